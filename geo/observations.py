@@ -1,0 +1,101 @@
+"""Plant-health observations: the frozen domain type shared by every layer.
+
+Observations are built by trusted adapters (the HTTP/file validators in
+``service.schemas``, the stores, the demo simulator); range checks happen there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Observation", "Source", "format_utc", "parse_utc"]
+
+
+class Source(StrEnum):
+    """Who or what reported an observation."""
+
+    SENSOR = "sensor"
+    DRONE = "drone"
+    PERSON = "person"
+    MODEL = "model"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One report of plant health at a point.
+
+    Attributes
+    ----------
+    id : str
+        Client-chosen identifier, the idempotency key.
+    lon, lat : float
+        WGS84 degrees.
+    height_ellipsoid_m : float or None
+        Height above the WGS84 ellipsoid when the client sent a third coordinate.
+    observed_at : datetime
+        Timezone-aware, UTC.
+    intensity : float
+        Blight severity in [0, 1].
+    source : Source
+    confidence, microbial_balance : float or None
+        In [0, 1] when present.
+    tower_id, tier : optional
+        The tower (and tier level) the observation is about.
+    """
+
+    id: str
+    lon: float
+    lat: float
+    observed_at: datetime
+    intensity: float
+    source: Source
+    height_ellipsoid_m: float | None = None
+    confidence: float | None = None
+    microbial_balance: float | None = None
+    tower_id: str | None = None
+    tier: int | None = None
+
+    def properties(self) -> dict[str, Any]:
+        """GeoJSON properties; optional members are present only when set."""
+        props: dict[str, Any] = {
+            "observed_at": format_utc(self.observed_at),
+            "intensity": self.intensity,
+            "source": self.source.value,
+        }
+        for name in ("confidence", "microbial_balance", "tower_id", "tier"):
+            value = getattr(self, name)
+            if value is not None:
+                props[name] = value
+        return props
+
+    def coordinates(self) -> list[float]:
+        """GeoJSON position: ``[lon, lat]`` or ``[lon, lat, h]``."""
+        if self.height_ellipsoid_m is None:
+            return [self.lon, self.lat]
+        return [self.lon, self.lat, self.height_ellipsoid_m]
+
+
+def format_utc(moment: datetime) -> str:
+    """RFC 3339 UTC with millisecond precision, e.g. ``2026-11-26T13:05:00.250Z``.
+
+    The fixed width makes the text sort chronologically, which the stores rely on.
+    """
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_utc(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp (``Z`` or an offset) into an aware UTC datetime.
+
+    Raises
+    ------
+    ValueError
+        If the text is not RFC 3339 or carries no timezone.
+    """
+    moment = datetime.fromisoformat(text.replace("z", "Z"))
+    if moment.tzinfo is None:
+        raise ValueError("timestamp must carry a timezone (Z or +hh:mm)")
+    return moment.astimezone(UTC)

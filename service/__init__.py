@@ -1,0 +1,1 @@
+"""blightmap's web service: thin FastAPI glue around :mod:`geo` and the stores."""

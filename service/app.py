@@ -1,0 +1,56 @@
+"""``create_app(settings)``: the one place the service is assembled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import openapi_docs
+from service.body import BodyLimitMiddleware
+from service.errors import add_exception_handlers
+from service.routers import features, keys, landing, observations, towers
+from service.settings import Settings
+from service.state import AppState, TowerLayerCache
+from service.store import Store
+from service.store.gpkg import GeoPackageStore
+
+__all__ = ["create_app", "open_store"]
+
+
+def open_store(settings: Settings) -> Store:
+    """The store the settings name (the embedded GeoPackage by default)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return GeoPackageStore(settings.store_path)
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """Build the FastAPI application for ``settings``.
+
+    The store is opened here (or given, for tests) and closed on shutdown.
+    """
+    store = store if store is not None else open_store(settings)
+    state = AppState(settings, store, TowerLayerCache(store, settings.district_margin_m))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="blightmap",
+        version="0.1.0",
+        description="Blight in community vertical farms: towers, observations, fields, overlays.",
+        lifespan=lifespan,
+    )
+    app.state.blightmap = state
+    add_exception_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(landing.router)
+    app.include_router(features.build_router())
+    app.include_router(towers.router)
+    app.include_router(observations.router)
+    app.include_router(keys.router)
+    openapi_docs.install(app)
+    return app

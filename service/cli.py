@@ -1,0 +1,174 @@
+"""The ``blightmap`` command: serve, import towers, ingest observations, manage keys."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+
+from service.auth import Role, create_key
+from service.errors import ApiError
+from service.settings import Settings
+
+__all__ = ["main"]
+
+console = Console(stderr=True)
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    overrides = {k: v for k, v in extra.items() if v is not None}
+    if getattr(args, "data", None) is not None:
+        overrides["data_dir"] = args.data
+    return Settings(**overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the service with uvicorn (optionally seeding the demo district first)."""
+    import uvicorn
+
+    from service.app import create_app, open_store
+    from service.demo import seed_demo
+
+    settings = _settings(args, host=args.host, port=args.port, demo=args.demo or None)
+    store = open_store(settings)
+    if settings.demo:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("seeding the demo district", total=None)
+            added = seed_demo(
+                store,
+                settings.demo_seed,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        console.print(f"demo: added {added[0]} towers and {added[1]} observations")
+    app = create_app(settings, store)
+    console.print(f"store: {settings.store_path}")
+    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=True)
+    return 0
+
+
+def cmd_import_towers(args: argparse.Namespace) -> int:
+    """Import towers from a GeoJSON, GeoPackage, zipped Shapefile or CSV file."""
+    from geo.towers_io import read_towers
+
+    from service.app import open_store
+
+    towers = read_towers(Path(args.file), crs=args.crs)
+    store = open_store(_settings(args))
+    try:
+        created, replaced = store.upsert_towers(towers)
+    finally:
+        store.close()
+    print(f"imported {len(towers)} towers: {created} new, {replaced} replaced")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest a GeoJSON FeatureCollection of observations, in batches, with a progress bar."""
+    from service.app import open_store
+    from service.body import parse_json
+    from service.ingest import accept_observations
+    from service.schemas.observations import ObservationCollectionIn
+    from service.state import AppState, TowerLayerCache
+
+    settings = _settings(args)
+    features = json.loads(Path(args.file).read_bytes()).get("features", [])
+    store = open_store(settings)
+    state = AppState(settings, store, TowerLayerCache(store, settings.district_margin_m))
+    new = known = 0
+    try:
+        with Progress(console=console) as bar:
+            task = bar.add_task("ingesting", total=len(features))
+            for start in range(0, len(features), args.batch):
+                chunk = features[start : start + args.batch]
+                body = json.dumps({"type": "FeatureCollection", "features": chunk}).encode()
+                try:
+                    parsed = parse_json(ObservationCollectionIn, body)
+                    result = accept_observations(
+                        state, [f.to_observation() for f in parsed.features]
+                    )
+                except ApiError as exc:
+                    console.print(
+                        f"[red]batch starting at feature {start} refused[/]: {exc.detail}"
+                    )
+                    return 1
+                new, known = new + result.new, known + result.known
+                bar.update(task, advance=len(chunk))
+    finally:
+        store.close()
+    print(f"ingested {len(features)} features: {new} new, {known} already known")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    """Create an API key; the key is printed on the last line, and only there."""
+    from service.app import open_store
+
+    store = open_store(_settings(args))
+    try:
+        key, record = create_key(store, Role(args.role), args.label)
+    finally:
+        store.close()
+    console.print(f"created key {record.key_id} for role {record.role}; it is shown once:")
+    print(key)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="blightmap", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", type=Path, help="data directory (env BLIGHTMAP_DATA_DIR)")
+
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument("--demo", action="store_true", help="fill an empty store with the demo")
+    serve.add_argument("--host", help="bind address (env BLIGHTMAP_HOST)")
+    serve.add_argument("--port", type=int, help="port (env BLIGHTMAP_PORT)")
+    data_arg(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    imp = sub.add_parser("import", help="import data").add_subparsers(dest="what", required=True)
+    towers = imp.add_parser("towers", help="import towers from a file")
+    towers.add_argument("file")
+    towers.add_argument("--crs", help="CRS of a CSV file's coordinates (default EPSG:4326)")
+    data_arg(towers)
+    towers.set_defaults(func=cmd_import_towers)
+
+    ingest = sub.add_parser("ingest", help="ingest observations from a GeoJSON file")
+    ingest.add_argument("file")
+    ingest.add_argument("--batch", type=int, default=1_000)
+    data_arg(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="what", required=True)
+    create = keys.add_parser("create", help="create a key (printed on the last line)")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--label", default="")
+    data_arg(create)
+    create.set_defaults(func=cmd_keys_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``blightmap`` console command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as exc:  # the CLI reports, it does not dump a traceback on users
+        from geo.errors import GeoError
+
+        if isinstance(exc, GeoError | ApiError | OSError):
+            console.print(f"[red]error:[/] {exc}")
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

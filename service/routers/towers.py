@@ -1,0 +1,71 @@
+"""Tower create, replace and delete (OGC API - Features Part 4 style), for admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from service.auth import Permission
+from service.body import parse_json, read_json_body
+from service.collections import tower_feature
+from service.deps import StateDep, require
+from service.errors import FieldError, InvalidContent
+from service.ingest import check_new_tower
+from service.ogc import GEOJSON, absolute
+from service.openapi_docs import json_body
+from service.responses import json_response
+from service.schemas.towers import TowerFeatureIn
+from service.state import AppState
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["towers"], dependencies=[Depends(require(Permission.MANAGE_TOWERS))])
+_ITEMS = "/collections/towers/items"
+_BODY = json_body(TowerFeatureIn, "application/geo+json", "application/json")
+
+
+def _create(state: AppState, body: bytes) -> dict[str, Any]:
+    tower = parse_json(TowerFeatureIn, body).to_tower()
+    check_new_tower(state, tower)
+    state.store.create_tower(tower)
+    return tower_feature(tower)
+
+
+def _replace(state: AppState, tower_id: str, body: bytes) -> dict[str, Any]:
+    tower = parse_json(TowerFeatureIn, body).to_tower()
+    if tower.id != tower_id:
+        raise InvalidContent(
+            "the feature id must equal the tower id in the path",
+            [FieldError("id", "differs from the id in the path")],
+        )
+    check_new_tower(state, tower)
+    state.store.replace_tower(tower)
+    return tower_feature(tower)
+
+
+def _geojson(feature: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
+    return json_response(feature, status, GEOJSON, headers)
+
+
+@router.post(_ITEMS, status_code=201, summary="Create a tower", openapi_extra=_BODY)
+async def create_tower(request: Request, state: StateDep) -> Response:
+    """Add a tower given as a GeoJSON Feature whose ``id`` is the tower id (409 if taken)."""
+    feature = await run_in_threadpool(_create, state, await read_json_body(request))
+    location = absolute(request, f"{_ITEMS}/{feature['id']}")
+    return _geojson(feature, 201, {"Location": location})
+
+
+@router.put(f"{_ITEMS}/{{tower_id}}", summary="Replace a tower", openapi_extra=_BODY)
+async def replace_tower(tower_id: str, request: Request, state: StateDep) -> Response:
+    """Replace an existing tower (404 if there is none)."""
+    feature = await run_in_threadpool(_replace, state, tower_id, await read_json_body(request))
+    return _geojson(feature, 200, {})
+
+
+@router.delete(f"{_ITEMS}/{{tower_id}}", status_code=204, summary="Delete a tower")
+async def delete_tower(tower_id: str, state: StateDep) -> Response:
+    """Delete a tower (404 if there is none). Its observations are kept."""
+    await run_in_threadpool(state.store.delete_tower, tower_id)
+    return Response(status_code=204)

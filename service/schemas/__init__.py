@@ -1,0 +1,1 @@
+"""Pydantic models of what crosses the HTTP boundary (``XIn`` in, ``XOut`` out)."""

@@ -1,0 +1,46 @@
+"""Service settings, read from ``BLIGHTMAP_*`` environment variables or given directly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with.
+
+    Every field can be set as ``BLIGHTMAP_<NAME>`` in the environment, and the
+    command line exposes the common ones (``--data``, ``--host``, ``--port``...).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BLIGHTMAP_", frozen=True, extra="forbid")
+
+    data_dir: Path = Field(Path("data"), description="Directory holding the store file.")
+    store: Literal["geopackage"] = Field("geopackage", description="Storage backend.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    demo: bool = Field(False, description="Fill an empty store with the demo district.")
+    demo_seed: int = 7
+    open_reads: bool = Field(True, description="Allow reads without an API key.")
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest accepted request body (413 beyond)."
+    )
+    max_observations_per_request: int = Field(10_000, ge=1)
+    max_page_limit: int = Field(10_000, ge=1, description="Largest 'limit' on items.")
+    default_page_limit: int = Field(10, ge=1)
+    district_margin_m: float = Field(
+        1_000.0, gt=0, description="Observations farther than this from every tower are refused."
+    )
+    tower_max_distance_m: float = Field(
+        50_000.0, gt=0, description="New towers farther than this from the district are refused."
+    )
+
+    @property
+    def store_path(self) -> Path:
+        """The GeoPackage file of the embedded store."""
+        return self.data_dir / "blightmap.gpkg"

@@ -1,0 +1,170 @@
+"""The repository interface every storage backend implements.
+
+The embedded default is a GeoPackage file (:mod:`service.store.gpkg`); a PostGIS
+backend implements the same class. Nothing outside an adapter knows its SQL dialect.
+
+Durability contract: a write method returns only after its data is committed
+durably; a write either applies completely or not at all.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from geo.layer import Tower
+from geo.observations import Observation
+
+__all__ = [
+    "AlreadyExists",
+    "IngestResult",
+    "KeyRecord",
+    "NotFound",
+    "ObservationPage",
+    "ObservationQuery",
+    "Store",
+    "StoreError",
+]
+
+
+class StoreError(Exception):
+    """Base of the storage errors."""
+
+
+class NotFound(StoreError):
+    """The addressed record does not exist."""
+
+
+class AlreadyExists(StoreError):
+    """A record with that identifier already exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """Outcome of an idempotent observation write."""
+
+    new: int
+    known: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationQuery:
+    """Selection of observations; ``None`` means unbounded.
+
+    ``start``/``end`` are inclusive UTC instants on ``observed_at``.
+    Results are ordered by ``observed_at`` then ``id`` so that paging is stable.
+    """
+
+    bbox_wgs84: tuple[float, float, float, float] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    tower_id: str | None = None
+    limit: int = 10
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationPage:
+    """One page of a query with the total number of matches."""
+
+    items: list[Observation]
+    number_matched: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """An API key as stored: never the key itself, only its SHA-256 digest."""
+
+    key_id: str
+    role: str
+    digest_hex: str
+    created_at: datetime
+    label: str = ""
+    revoked: bool = False
+
+
+class Store(ABC):
+    """Durable storage of towers, observations and API keys."""
+
+    kind: str = "abstract"
+
+    # -- lifecycle ---------------------------------------------------------
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections and files."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, str]:
+        """Kind and location of the store, for ``/healthz`` (never credentials)."""
+
+    @abstractmethod
+    def data_version(self) -> int:
+        """A counter that increases with every committed change of towers or observations."""
+
+    @abstractmethod
+    def towers_version(self) -> int:
+        """A counter that increases with every committed change of towers (only)."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Number of towers, observations and active keys."""
+
+    # -- towers ------------------------------------------------------------
+    @abstractmethod
+    def list_towers(self) -> list[Tower]:
+        """Every tower, ordered by id."""
+
+    @abstractmethod
+    def get_tower(self, tower_id: str) -> Tower | None:
+        """One tower or ``None``."""
+
+    @abstractmethod
+    def create_tower(self, tower: Tower) -> None:
+        """Insert a new tower; raises :class:`AlreadyExists` if its id is taken."""
+
+    @abstractmethod
+    def replace_tower(self, tower: Tower) -> None:
+        """Replace an existing tower; raises :class:`NotFound` if it does not exist."""
+
+    @abstractmethod
+    def delete_tower(self, tower_id: str) -> None:
+        """Delete a tower; raises :class:`NotFound` if it does not exist."""
+
+    @abstractmethod
+    def upsert_towers(self, towers: Sequence[Tower]) -> tuple[int, int]:
+        """Insert or replace many towers in one transaction; returns (created, replaced)."""
+
+    # -- observations ------------------------------------------------------
+    @abstractmethod
+    def add_observations(self, observations: Sequence[Observation]) -> IngestResult:
+        """Insert observations whose ids are not yet stored, in one durable transaction.
+
+        Ids already present are counted as ``known`` and left untouched.
+        """
+
+    @abstractmethod
+    def get_observation(self, observation_id: str) -> Observation | None:
+        """One observation or ``None``."""
+
+    @abstractmethod
+    def query_observations(self, query: ObservationQuery) -> ObservationPage:
+        """A page of observations matching ``query`` and the total number of matches."""
+
+    # -- keys --------------------------------------------------------------
+    @abstractmethod
+    def add_key(self, record: KeyRecord) -> None:
+        """Store a new key record."""
+
+    @abstractmethod
+    def find_key(self, digest_hex: str) -> KeyRecord | None:
+        """The active (not revoked) key with this digest, or ``None``."""
+
+    @abstractmethod
+    def list_keys(self) -> list[KeyRecord]:
+        """Every key record, revoked ones included, ordered by creation time."""
+
+    @abstractmethod
+    def revoke_key(self, key_id: str) -> None:
+        """Revoke a key; raises :class:`NotFound` if it does not exist."""

@@ -1,0 +1,213 @@
+"""Mapping between the domain types and the rows of the blightmap GeoPackage.
+
+Towers round-trip exactly: the footprint as a 2D GeoPackage geometry blob (ISO WKB
+keeps every double), tiers and extra as JSON text. Observations keep lon/lat in the
+geometry (``POINT Z`` when a height was given), ``observed_at`` as fixed-width
+``YYYY-MM-DDTHH:MM:SS.sssZ`` text, which sorts chronologically; the store keeps
+millisecond precision, as :func:`geo.observations.format_utc` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from geo.errors import GeoError
+from geo.layer import Tier, Tower
+from geo.observations import Observation, Source, format_utc, parse_utc
+from service.store.base import KeyRecord, StoreError
+from service.store.gpkg_geometry import (
+    decode_geometry,
+    decode_points,
+    encode_geometry,
+    encode_points,
+)
+from service.store.gpkg_schema import SRS_ID
+
+__all__ = [
+    "KEY_COLUMNS",
+    "OBSERVATION_COLUMNS",
+    "TOWER_COLUMNS",
+    "key_from_row",
+    "key_to_row",
+    "observation_rows",
+    "observations_from_rows",
+    "tower_from_row",
+    "tower_to_row",
+]
+
+TOWER_COLUMNS = (
+    "tower_id",
+    "name",
+    "district",
+    "base_height_m",
+    "height_m",
+    "tier_count",
+    "tiers",
+    "extra",
+    "geom",
+)
+OBSERVATION_COLUMNS = (
+    "obs_id",
+    "observed_at",
+    "intensity",
+    "source",
+    "confidence",
+    "microbial_balance",
+    "tower_id",
+    "tier",
+    "height_ellipsoid_m",
+    "received_at",
+    "geom",
+)
+KEY_COLUMNS = ("key_id", "role", "digest_hex", "label", "created_at", "revoked")
+
+
+def _json(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} is not JSON-serializable: {exc}") from exc
+
+
+def tower_to_row(tower: Tower) -> tuple[Any, ...]:
+    """The values of :data:`TOWER_COLUMNS` for ``tower``.
+
+    The footprint is written 2D (the layer declares z=0).
+
+    Raises
+    ------
+    StoreError
+        If ``extra`` is not JSON-serializable.
+    """
+    return (
+        tower.id,
+        tower.name,
+        tower.district,
+        float(tower.base_height_m),
+        float(tower.height_m),
+        len(tower.tiers),
+        _json([tier.to_dict() for tier in tower.tiers], "tiers"),
+        _json(dict(tower.extra), "extra"),
+        encode_geometry(tower.footprint_wgs84, SRS_ID, output_dimension=2),
+    )
+
+
+def tower_from_row(row: Sequence[Any]) -> Tower:
+    """Rebuild a :class:`Tower` from the values of :data:`TOWER_COLUMNS`.
+
+    Raises
+    ------
+    StoreError
+        If the row was edited into something that is not a valid tower.
+    """
+    tower_id, name, district, base_height_m, height_m, _, tiers, extra, geom = row
+    try:
+        return Tower(
+            id=tower_id,
+            name=name or "",
+            district=district or "",
+            base_height_m=base_height_m,
+            height_m=height_m,
+            tiers=tuple(
+                Tier(level=int(t["level"]), height_m=float(t["height_m"]), crop=t.get("crop", ""))
+                for t in json.loads(tiers or "[]")
+            ),
+            extra=json.loads(extra) if extra else {},
+            footprint_wgs84=decode_geometry(geom),
+        )
+    except (GeoError, ValueError, TypeError, KeyError) as exc:
+        raise StoreError(f"stored tower {tower_id!r} is not readable: {exc}") from exc
+
+
+def observation_rows(
+    observations: Sequence[Observation], received_at: str
+) -> list[tuple[Any, ...]]:
+    """The values of :data:`OBSERVATION_COLUMNS` for each observation.
+
+    Geometries are encoded in one vectorized pass.
+    """
+    heights = [o.height_ellipsoid_m for o in observations]
+    blobs = encode_points(
+        [o.lon for o in observations], [o.lat for o in observations], heights, SRS_ID
+    )
+    return [
+        (
+            o.id,
+            format_utc(o.observed_at),
+            o.intensity,
+            o.source.value,
+            o.confidence,
+            o.microbial_balance,
+            o.tower_id,
+            o.tier,
+            o.height_ellipsoid_m,
+            received_at,
+            blob,
+        )
+        for o, blob in zip(observations, blobs, strict=True)
+    ]
+
+
+def observations_from_rows(rows: Sequence[Sequence[Any]]) -> list[Observation]:
+    """Rebuild observations from rows of :data:`OBSERVATION_COLUMNS`.
+
+    Raises
+    ------
+    StoreError
+        If a row is not readable (an edited geometry, an unknown source...).
+    """
+    try:
+        xs, ys, _ = decode_points([row[10] for row in rows])
+        return [
+            Observation(
+                id=row[0],
+                lon=float(x),
+                lat=float(y),
+                observed_at=parse_utc(row[1]),
+                intensity=row[2],
+                source=Source(row[3]),
+                confidence=row[4],
+                microbial_balance=row[5],
+                tower_id=row[6],
+                tier=row[7],
+                height_ellipsoid_m=row[8],
+            )
+            for row, x, y in zip(rows, xs.tolist(), ys.tolist(), strict=True)
+        ]
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"stored observation is not readable: {exc}") from exc
+
+
+def key_to_row(record: KeyRecord) -> tuple[Any, ...]:
+    """The values of :data:`KEY_COLUMNS` for ``record``."""
+    return (
+        record.key_id,
+        record.role,
+        record.digest_hex,
+        record.label,
+        format_utc(record.created_at),
+        int(record.revoked),
+    )
+
+
+def key_from_row(row: Sequence[Any]) -> KeyRecord:
+    """Rebuild a :class:`KeyRecord` from the values of :data:`KEY_COLUMNS`."""
+    key_id, role, digest_hex, label, created_at, revoked = row
+    return KeyRecord(
+        key_id=key_id,
+        role=role,
+        digest_hex=digest_hex,
+        created_at=_parse(created_at),
+        label=label or "",
+        revoked=bool(revoked),
+    )
+
+
+def _parse(text: str) -> datetime:
+    try:
+        return parse_utc(text)
+    except ValueError as exc:
+        raise StoreError(f"stored timestamp {text!r} is not readable") from exc

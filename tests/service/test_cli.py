@@ -1,0 +1,89 @@
+"""The ``blightmap`` command: keys, tower import, observation ingest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from geo.towers_io import write_towers
+
+from service.app import open_store
+from service.auth import resolve_key
+from service.cli import main
+from service.settings import Settings
+from tests.conftest import make_tower
+from tests.service.conftest import collection, observation
+
+
+def test_keys_create_prints_the_key_on_its_last_line(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "keys",
+            "create",
+            "--role",
+            "planner",
+            "--data",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = out.stdout.strip().splitlines()[-1]
+    store = open_store(Settings(data_dir=tmp_path))
+    try:
+        role = resolve_key(store, key)
+    finally:
+        store.close()
+    assert role is not None and role.value == "planner"
+
+
+def test_import_towers_from_projected_geojson(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    towers = [make_tower(i) for i in range(6)]
+    src = tmp_path / "towers_wgs84.geojson"
+    write_towers(towers, src)
+    projected = tmp_path / "towers_rd.geojson"
+    gpd.read_file(src).to_crs("EPSG:28992").to_file(projected, driver="GeoJSON")
+    assert main(["import", "towers", str(projected), "--data", str(tmp_path / "d")]) == 0
+    assert "6 new" in capsys.readouterr().out
+    store = open_store(Settings(data_dir=tmp_path / "d"))
+    try:
+        got = store.get_tower("T003")
+    finally:
+        store.close()
+    assert got is not None
+    assert got.centroid_lonlat == pytest.approx(towers[3].centroid_lonlat, abs=1e-7)
+
+
+def test_ingest_file_twice_is_idempotent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d"
+    store = open_store(Settings(data_dir=data))
+    store.upsert_towers([make_tower(i) for i in range(4)])
+    store.close()
+    path = tmp_path / "obs.geojson"
+    path.write_text(json.dumps(collection([observation(i) for i in range(2_500)])))
+    assert main(["ingest", str(path), "--data", str(data)]) == 0
+    assert "2500 new" in capsys.readouterr().out
+    assert main(["ingest", str(path), "--data", str(data)]) == 0
+    assert "0 new, 2500 already known" in capsys.readouterr().out
+
+
+def test_ingest_refuses_a_bad_batch(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    store = open_store(Settings(data_dir=data))
+    store.upsert_towers([make_tower(0)])
+    store.close()
+    path = tmp_path / "obs.geojson"
+    path.write_text(json.dumps(collection([observation(1, intensity=3.0)])))
+    assert main(["ingest", str(path), "--data", str(data)]) == 1

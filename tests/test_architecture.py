@@ -1,0 +1,42 @@
+"""Data flows one way: ``geo/`` never imports the web layer, settings or ``service/``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN_IN_GEO = {"fastapi", "starlette", "uvicorn", "service", "pydantic_settings"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted(ROOT.glob("geo/**/*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_geo_stays_pure(path: Path) -> None:
+    assert not _imports(path) & FORBIDDEN_IN_GEO
+
+
+def test_the_check_sees_geo_modules() -> None:
+    assert len(list(ROOT.glob("geo/**/*.py"))) >= 5
+
+
+def test_sqlite_stays_in_its_adapter() -> None:
+    offenders = [
+        p
+        for p in ROOT.glob("service/**/*.py")
+        if "sqlite3" in _imports(p) and not p.name.startswith("gpkg")
+    ]
+    assert offenders == []
