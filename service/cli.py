@@ -55,7 +55,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_import_towers(args: argparse.Namespace) -> int:
     """Import towers from a GeoJSON, GeoPackage, zipped Shapefile or CSV file."""
     from geo.towers_io import read_towers
-
     from service.app import open_store
 
     towers = read_towers(Path(args.file), crs=args.crs)
@@ -65,6 +64,21 @@ def cmd_import_towers(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"imported {len(towers)} towers: {created} new, {replaced} replaced")
+    return 0
+
+
+def cmd_export_towers(args: argparse.Namespace) -> int:
+    """Export every tower as GeoJSON (RFC 7946) or GeoPackage, chosen by the file suffix."""
+    from geo.towers_io import write_towers
+    from service.app import open_store
+
+    store = open_store(_settings(args))
+    try:
+        towers = store.list_towers()
+    finally:
+        store.close()
+    write_towers(towers, Path(args.file))
+    print(f"exported {len(towers)} towers to {args.file}")
     return 0
 
 
@@ -140,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     towers.add_argument("--crs", help="CRS of a CSV file's coordinates (default EPSG:4326)")
     data_arg(towers)
     towers.set_defaults(func=cmd_import_towers)
+
+    exp = sub.add_parser("export", help="export data").add_subparsers(dest="what", required=True)
+    towers_out = exp.add_parser("towers", help="export towers to .geojson or .gpkg")
+    towers_out.add_argument("file")
+    data_arg(towers_out)
+    towers_out.set_defaults(func=cmd_export_towers)
 
     ingest = sub.add_parser("ingest", help="ingest observations from a GeoJSON file")
     ingest.add_argument("file")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from geo.towers_io import write_towers
 
+from geo.towers_io import write_towers
 from service.app import open_store
 from service.auth import resolve_key
 from service.cli import main
@@ -87,3 +87,19 @@ def test_ingest_refuses_a_bad_batch(tmp_path: Path) -> None:
     path = tmp_path / "obs.geojson"
     path.write_text(json.dumps(collection([observation(1, intensity=3.0)])))
     assert main(["ingest", str(path), "--data", str(data)]) == 1
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])
+def test_export_towers_round_trips(tmp_path: Path, suffix: str) -> None:
+    from geo.towers_io import read_towers
+
+    data = tmp_path / "d"
+    store = open_store(Settings(data_dir=data))
+    store.upsert_towers([make_tower(i) for i in range(3)])
+    store.close()
+    out = tmp_path / f"towers{suffix}"
+    assert main(["export", "towers", str(out), "--data", str(data)]) == 0
+    back = {t.id: t for t in read_towers(out)}
+    assert sorted(back) == ["T000", "T001", "T002"]
+    assert back["T001"].tiers == make_tower(1).tiers
+    assert back["T001"].footprint_wgs84.equals_exact(make_tower(1).footprint_wgs84, 1e-9)
