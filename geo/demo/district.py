@@ -50,18 +50,18 @@ CROPS: tuple[str, ...] = (
 """Crops grown in the demo towers."""
 
 _STREETS = (
-    "Weena",
-    "Kruiskade",
-    "Lijnbaan",
-    "Karel Doormanstraat",
-    "Westblaak",
-    "Witte de Withstraat",
-    "Nieuwe Binnenweg",
-    "Mauritsweg",
-    "Schiedamse Vest",
-    "Hoogstraat",
-    "Meent",
-    "Goudsesingel",
+    "Oudegracht",
+    "Nieuwegracht",
+    "Lange Viestraat",
+    "Vredenburg",
+    "Neude",
+    "Voorstraat",
+    "Lange Nieuwstraat",
+    "Mariaplaats",
+    "Drift",
+    "Springweg",
+    "Twijnstraat",
+    "Wittevrouwenstraat",
 )
 
 _BLOCK_M = (80.0, 110.0)
