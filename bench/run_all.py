@@ -8,6 +8,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("bench_ingest.py", "bench_bbox.py"):
+for script in (
+    "bench_ingest.py",
+    "bench_bbox.py",
+    "bench_idw.py",
+    "bench_kriging.py",
+    "bench_field_update.py",
+):
     print(f"## {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)

@@ -8,11 +8,16 @@ service maps each class to a status code once, in ``service/errors.py``.
 from __future__ import annotations
 
 __all__ = [
+    "DegenerateVariogram",
     "GeoError",
     "InvalidCRS",
     "InvalidGeometry",
+    "InvalidParameter",
     "InvalidTower",
+    "InvalidTreatment",
     "OutsideDistrict",
+    "TooFewObservations",
+    "UnknownMethod",
     "UnreadableFile",
 ]
 
@@ -44,3 +49,23 @@ class InvalidCRS(GeoError):
 
 class UnreadableFile(GeoError):
     """A file could not be read as the format it claims to be."""
+
+
+class InvalidParameter(GeoError):
+    """A numeric option or argument is out of range (a threshold, a margin, a time...)."""
+
+
+class InvalidTreatment(GeoError):
+    """A treatment record is inconsistent (dose out of range, naive timestamp, bad id...)."""
+
+
+class TooFewObservations(GeoError):
+    """Too few usable observations remain to estimate a field (after windowing and merging)."""
+
+
+class DegenerateVariogram(GeoError):
+    """No usable semivariogram: constant values, too few lags, or a failed or zero-sill fit."""
+
+
+class UnknownMethod(GeoError):
+    """An interpolation method (or variogram model) name that is not known."""

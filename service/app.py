@@ -10,13 +10,22 @@ from fastapi import FastAPI
 from service import openapi_docs
 from service.body import BodyLimitMiddleware
 from service.errors import add_exception_handlers
-from service.routers import features, keys, landing, observations, towers
+from service.fields import FieldEngine
+from service.routers import (
+    features,
+    fields,
+    keys,
+    landing,
+    observations,
+    towers,
+    treatments,
+)
 from service.settings import Settings
 from service.state import AppState, TowerLayerCache
 from service.store import Store
 from service.store.gpkg import GeoPackageStore
 
-__all__ = ["create_app", "open_store"]
+__all__ = ["build_state", "create_app", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:
@@ -25,17 +34,24 @@ def open_store(settings: Settings) -> Store:
     return GeoPackageStore(settings.store_path)
 
 
+def build_state(settings: Settings, store: Store) -> AppState:
+    """The service's state around ``store`` (also used by the command line)."""
+    towers = TowerLayerCache(store, settings.district_margin_m)
+    return AppState(settings, store, towers, FieldEngine(store, towers, settings))
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """Build the FastAPI application for ``settings``.
 
     The store is opened here (or given, for tests) and closed on shutdown.
     """
     store = store if store is not None else open_store(settings)
-    state = AppState(settings, store, TowerLayerCache(store, settings.district_margin_m))
+    state = build_state(settings, store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await state.fields.aclose()
         store.close()
 
     app = FastAPI(
@@ -51,6 +67,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(features.build_router())
     app.include_router(towers.router)
     app.include_router(observations.router)
+    app.include_router(fields.router)
+    app.include_router(treatments.router)
     app.include_router(keys.router)
     openapi_docs.install(app)
     return app

@@ -82,18 +82,66 @@ def cmd_export_towers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compute_field(args: argparse.Namespace) -> Any:
+    from service.app import build_state, open_store
+    from service.fields import compute_field
+
+    settings = _settings(args)
+    store = open_store(settings)
+    try:
+        state = build_state(settings, store)
+        with console.status("interpolating the blight field"):
+            return compute_field(store, state.towers.current(), settings)
+    finally:
+        store.close()
+
+
+def cmd_field(args: argparse.Namespace) -> int:
+    """Write the current blight field (intensity, standard error) as a COG."""
+    from geo.cog import grid_to_cog
+
+    snapshot = _compute_field(args)
+    tags = {"data_version": str(snapshot.data_version), "method": snapshot.result.method}
+    Path(args.out).write_bytes(grid_to_cog(snapshot.result.grid, tags))
+    cv = snapshot.result.cv[snapshot.result.method]
+    print(
+        f"wrote {args.out}: {snapshot.result.method}, LOO RMSE {cv.rmse:.3f}, "
+        f"data version {snapshot.data_version}"
+    )
+    return 0
+
+
+def cmd_zones(args: argparse.Namespace) -> int:
+    """Write the current remedy zones as GeoPackage (.gpkg) or GeoJSON (.geojson)."""
+    import geopandas as gpd
+
+    snapshot = _compute_field(args)
+    features = [zone.to_feature() for zone in snapshot.zones]
+    for feature in features:  # nested lists as JSON text, as GIS formats want
+        props = feature["properties"]
+        props["towers"] = json.dumps(props["towers"])
+        props["tiers"] = json.dumps(props["tiers"])
+    frame = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+    driver = "GPKG" if args.out.endswith(".gpkg") else "GeoJSON"
+    if frame.empty:
+        console.print("no remedy zones: the field is below every threshold")
+        return 0
+    frame.to_file(args.out, driver=driver, layer="zones" if driver == "GPKG" else None)
+    print(f"wrote {len(features)} remedy zones to {args.out}")
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest a GeoJSON FeatureCollection of observations, in batches, with a progress bar."""
-    from service.app import open_store
+    from service.app import build_state, open_store
     from service.body import parse_json
     from service.ingest import accept_observations
     from service.schemas.observations import ObservationCollectionIn
-    from service.state import AppState, TowerLayerCache
 
     settings = _settings(args)
     features = json.loads(Path(args.file).read_bytes()).get("features", [])
     store = open_store(settings)
-    state = AppState(settings, store, TowerLayerCache(store, settings.district_margin_m))
+    state = build_state(settings, store)
     new = known = 0
     try:
         with Progress(console=console) as bar:
@@ -166,6 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--batch", type=int, default=1_000)
     data_arg(ingest)
     ingest.set_defaults(func=cmd_ingest)
+
+    field = sub.add_parser("field", help="write the blight field as a Cloud-Optimized GeoTIFF")
+    field.add_argument("--out", required=True, help="output .tif")
+    data_arg(field)
+    field.set_defaults(func=cmd_field)
+
+    zones = sub.add_parser("zones", help="write the remedy zones (.gpkg or .geojson)")
+    zones.add_argument("--out", required=True)
+    data_arg(zones)
+    zones.set_defaults(func=cmd_zones)
 
     keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="what", required=True)
     create = keys.add_parser("create", help="create a key (printed on the last line)")

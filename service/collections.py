@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import shapely.geometry
+from shapely.geometry import box
 
 from geo.layer import Tower
 from geo.observations import Observation
+from geo.treatments import EfficacyModel, Treatment
+from geo.zones import RemedyZone
+from service.fields import FieldSnapshot
 from service.ogc import CRS84
 from service.state import AppState
 from service.store import ObservationQuery
@@ -23,6 +27,7 @@ from service.store import ObservationQuery
 __all__ = ["PROVIDERS", "CollectionProvider", "ItemsQuery"]
 
 Feature = dict[str, Any]
+EFFICACY = EfficacyModel()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +50,17 @@ class CollectionProvider(ABC):
     description: str
     extra_params: tuple[str, ...] = ()
     temporal: bool = False
+    #: Whether items need the current field snapshot (awaited by the router first).
+    needs_field: bool = False
 
     @abstractmethod
-    def items(self, state: AppState, query: ItemsQuery) -> tuple[list[Feature], int]:
+    def items(
+        self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
+    ) -> tuple[list[Feature], int]:
         """A page of features and the number matched."""
 
     @abstractmethod
-    def item(self, state: AppState, feature_id: str) -> Feature | None:
+    def item(self, state: AppState, feature_id: str, field: FieldSnapshot | None) -> Feature | None:
         """One feature or ``None``."""
 
     @abstractmethod
@@ -59,13 +68,24 @@ class CollectionProvider(ABC):
         """The OGC extent object (spatial in CRS84, temporal when it applies)."""
 
 
-def tower_feature(tower: Tower) -> Feature:
-    """A tower as a GeoJSON Feature."""
+def tower_feature(tower: Tower, field: FieldSnapshot | None = None) -> Feature:
+    """A tower as a GeoJSON Feature; with a field, each tier carries its interpolated
+    ``intensity`` and ``std_error`` and the tower its ``intensity_max``."""
+    properties = tower.properties()
+    if field is not None:
+        worst = 0.0
+        for tier in properties["tiers"]:
+            value, se = field.tier_values.get((tower.id, tier["level"]), (None, None))
+            if value is not None and se is not None:
+                tier["intensity"], tier["std_error"] = round(value, 4), round(se, 4)
+                worst = max(worst, value)
+        properties["intensity_max"] = round(worst, 4)
+        properties["field_version"] = field.data_version
     return {
         "type": "Feature",
         "id": tower.id,
         "geometry": shapely.geometry.mapping(tower.footprint_wgs84),
-        "properties": tower.properties(),
+        "properties": properties,
     }
 
 
@@ -89,17 +109,23 @@ class TowersProvider(CollectionProvider):
 
     id = "towers"
     title = "Farm towers"
-    description = "Footprints, heights and tiers of the district's farm towers."
+    description = (
+        "Footprints, heights and tiers of the district's farm towers, with the latest "
+        "interpolated blight intensity and standard error of every tier."
+    )
+    needs_field = True
 
-    def items(self, state: AppState, query: ItemsQuery) -> tuple[list[Feature], int]:
+    def items(
+        self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
+    ) -> tuple[list[Feature], int]:
         index = state.towers.current().index
         towers = index.query_bbox(query.bbox_crs84) if query.bbox_crs84 else list(index.towers)
         page = towers[query.offset : query.offset + query.limit]
-        return [tower_feature(t) for t in page], len(towers)
+        return [tower_feature(t, field) for t in page], len(towers)
 
-    def item(self, state: AppState, feature_id: str) -> Feature | None:
+    def item(self, state: AppState, feature_id: str, field: FieldSnapshot | None) -> Feature | None:
         tower = state.towers.current().index.get(feature_id)
-        return None if tower is None else tower_feature(tower)
+        return None if tower is None else tower_feature(tower, field)
 
     def extent(self, state: AppState) -> dict[str, Any]:
         district = state.towers.current().district
@@ -115,7 +141,9 @@ class ObservationsProvider(CollectionProvider):
     extra_params = ("tower_id",)
     temporal = True
 
-    def items(self, state: AppState, query: ItemsQuery) -> tuple[list[Feature], int]:
+    def items(
+        self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
+    ) -> tuple[list[Feature], int]:
         page = state.store.query_observations(
             ObservationQuery(
                 bbox_wgs84=query.bbox_crs84,
@@ -128,7 +156,7 @@ class ObservationsProvider(CollectionProvider):
         )
         return [observation_feature(o) for o in page.items], page.number_matched
 
-    def item(self, state: AppState, feature_id: str) -> Feature | None:
+    def item(self, state: AppState, feature_id: str, field: FieldSnapshot | None) -> Feature | None:
         obs = state.store.get_observation(feature_id)
         return None if obs is None else observation_feature(obs)
 
@@ -143,6 +171,96 @@ class ObservationsProvider(CollectionProvider):
         }
 
 
+class ZonesProvider(CollectionProvider):
+    """Remedy zones of the current field, ranked by priority (1 = treat first)."""
+
+    id = "zones"
+    title = "Remedy zones"
+    description = (
+        "Where to apply the microbial treatment, how much and in what order: contours of "
+        "the current blight field by severity band, with towers, tiers and doses."
+    )
+    needs_field = True
+
+    def items(
+        self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
+    ) -> tuple[list[Feature], int]:
+        zones = list(field.zones) if field is not None else []
+        if query.bbox_crs84 is not None:
+            area = box(*query.bbox_crs84)
+            zones = [z for z in zones if z.geometry_wgs84.intersects(area)]
+        page = zones[query.offset : query.offset + query.limit]
+        return [_zone_feature(z, field) for z in page], len(zones)
+
+    def item(self, state: AppState, feature_id: str, field: FieldSnapshot | None) -> Feature | None:
+        zone = next((z for z in field.zones if z.id == feature_id), None) if field else None
+        return None if zone is None else _zone_feature(zone, field)
+
+    def extent(self, state: AppState) -> dict[str, Any]:
+        district = state.towers.current().district
+        return {"spatial": _spatial(None if district.is_empty else district.bbox_wgs84)}
+
+
+def _zone_feature(zone: RemedyZone, field: FieldSnapshot | None) -> Feature:
+    feature = zone.to_feature()
+    if field is not None:
+        feature["properties"]["field_version"] = field.data_version
+    return feature
+
+
+def treatment_feature(treatment: Treatment, at: datetime | None = None) -> Feature:
+    """A treatment as a GeoJSON Feature with its expected ``protection`` now (0..1)."""
+    feature = treatment.to_feature()
+    moment = at or datetime.now(UTC)
+    feature["properties"]["protection"] = round(EFFICACY.treatment_protection(treatment, moment), 4)
+    feature["properties"]["active"] = feature["properties"]["protection"] >= 0.05
+    return feature
+
+
+class TreatmentsProvider(CollectionProvider):
+    """Treatments planners recorded, with their expected protection today."""
+
+    id = "treatments"
+    title = "Treatments"
+    description = (
+        "Microbial treatments applied (area, strain, dose, time) with their expected "
+        "protection now: efficacy saturating with dose, decaying with a half-life."
+    )
+    temporal = True
+
+    def items(
+        self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
+    ) -> tuple[list[Feature], int]:
+        chosen = [t for t in state.store.list_treatments() if _treatment_matches(t, query)]
+        page = chosen[query.offset : query.offset + query.limit]
+        return [treatment_feature(t) for t in page], len(chosen)
+
+    def item(self, state: AppState, feature_id: str, field: FieldSnapshot | None) -> Feature | None:
+        treatment = state.store.get_treatment(feature_id)
+        return None if treatment is None else treatment_feature(treatment)
+
+    def extent(self, state: AppState) -> dict[str, Any]:
+        district = state.towers.current().district
+        return {
+            "spatial": _spatial(None if district.is_empty else district.bbox_wgs84),
+            "temporal": {
+                "interval": [[None, None]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+            },
+        }
+
+
+def _treatment_matches(treatment: Treatment, query: ItemsQuery) -> bool:
+    if query.bbox_crs84 is not None and not treatment.geometry_wgs84.intersects(
+        box(*query.bbox_crs84)
+    ):
+        return False
+    if query.start is not None and treatment.applied_at < query.start:
+        return False
+    return not (query.end is not None and treatment.applied_at > query.end)
+
+
 PROVIDERS: dict[str, CollectionProvider] = {
-    p.id: p for p in (TowersProvider(), ObservationsProvider())
+    p.id: p
+    for p in (TowersProvider(), ObservationsProvider(), ZonesProvider(), TreatmentsProvider())
 }

@@ -28,6 +28,7 @@ __all__ = [
     "STATUS_BY_ERROR",
     "ApiError",
     "FieldError",
+    "NotModified",
     "add_exception_handlers",
     "field_errors_from_pydantic",
     "problem_response",
@@ -105,6 +106,14 @@ class UnsupportedMediaType(ApiError):
     status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
+class NotModified(Exception):
+    """The client's cached copy (``If-None-Match``) is current: 304 without a body."""
+
+    def __init__(self, etag: str) -> None:
+        super().__init__(etag)
+        self.etag = etag
+
+
 # The one table: domain and storage errors -> (status, title, slug).
 STATUS_BY_ERROR: dict[type[Exception], tuple[int, str, str]] = {
     geo_errors.OutsideDistrict: (422, "Outside the district", "outside-district"),
@@ -112,6 +121,8 @@ STATUS_BY_ERROR: dict[type[Exception], tuple[int, str, str]] = {
     geo_errors.InvalidTower: (422, "Invalid tower", "invalid-tower"),
     geo_errors.InvalidCRS: (400, "Unsupported CRS", "invalid-crs"),
     geo_errors.UnreadableFile: (422, "Unreadable file", "unreadable-file"),
+    geo_errors.TooFewObservations: (409, "Not enough data", "too-few-observations"),
+    geo_errors.UnknownMethod: (400, "Unknown method", "unknown-method"),
     geo_errors.GeoError: (422, "Invalid content", "invalid-content"),
     NotFound: (404, "Not found", "not-found"),
     AlreadyExists: (409, "Already exists", "conflict"),
@@ -213,6 +224,11 @@ def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _not_modified(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotModified)
+    return Response(status_code=304, headers={"ETag": exc.etag})
+
+
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -229,6 +245,7 @@ def _unexpected(request: Request, exc: Exception) -> Response:
 def add_exception_handlers(app: FastAPI) -> None:
     """Register every handler on ``app`` (once, in ``create_app``)."""
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(NotModified, _not_modified)
     for cls in STATUS_BY_ERROR:
         app.add_exception_handler(cls, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -7,6 +7,7 @@ Shared by the HTTP routers and the command line, so a file ingested with
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from geo.errors import GeoError
 from geo.layer import Tower
@@ -18,6 +19,8 @@ from service.store import IngestResult
 __all__ = ["accept_observations", "check_new_tower", "observation_errors"]
 
 MAX_REPORTED_ERRORS = 50
+#: Clock skew tolerated for ``observed_at`` in the future.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def observation_errors(
@@ -25,8 +28,13 @@ def observation_errors(
 ) -> list[FieldError]:
     """Every reason to refuse the observations, each naming its feature."""
     errors: list[FieldError] = []
+    latest_allowed = datetime.now(UTC) + FUTURE_TOLERANCE
     for i, obs in enumerate(observations):
         where = f"{prefix}.{i}"
+        if obs.observed_at > latest_allowed:
+            errors.append(
+                FieldError(f"{where}.properties.observed_at", "is in the future (check the clock)")
+            )
         try:
             layer.district.check_point(obs.lon, obs.lat, f"{where}.geometry.coordinates")
         except GeoError as exc:

@@ -40,6 +40,24 @@ class Settings(BaseSettings):
         50_000.0, gt=0, description="New towers farther than this from the district are refused."
     )
 
+    field_method: Literal["auto", "idw", "kriging"] = Field(
+        "auto", description="Interpolation method; auto picks the lower LOO RMSE."
+    )
+    field_resolution_m: float = Field(5.0, gt=0, le=1000, description="Grid cell size.")
+    field_pad_m: float = Field(50.0, ge=0, description="Grid margin around the towers.")
+    field_window_days: float = Field(7.0, gt=0, description="Observations older are ignored.")
+    field_half_life_days: float = Field(2.0, gt=0, description="Age at which weight halves.")
+    field_vertical_scale: float = Field(
+        10.0, gt=0, description="1 m of height counts as this many metres of distance."
+    )
+    field_debounce_s: float = Field(
+        0.3, ge=0, description="Wait after new data before recomputing the field."
+    )
+    zone_thresholds: tuple[float, ...] = Field(
+        (0.2, 0.4, 0.6), description="Severity band edges of the remedy zones."
+    )
+    zone_margin_m: float = Field(5.0, ge=0, description="Safety buffer around zones.")
+
     @property
     def store_path(self) -> Path:
         """The GeoPackage file of the embedded store."""

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from geo.district import District
 from geo.tower_index import TowerIndex
 from service.settings import Settings
 from service.store import Store
+
+if TYPE_CHECKING:
+    from service.fields import FieldEngine
 
 __all__ = ["AppState", "TowerLayer", "TowerLayerCache"]
 
@@ -62,3 +66,4 @@ class AppState:
     settings: Settings
     store: Store
     towers: TowerLayerCache
+    fields: FieldEngine

@@ -103,7 +103,8 @@ def _reproject(feature: dict[str, Any], crs: str) -> dict[str, Any]:
 def _items_endpoint(p: CollectionProvider) -> Callable[..., Any]:
     async def items(request: Request, state: StateDep) -> Response:
         query, crs = _parse_items_query(request, state, p)
-        features, matched = await run_in_threadpool(p.items, state, query)
+        field = await state.fields.current_or_none() if p.needs_field else None
+        features, matched = await run_in_threadpool(p.items, state, query, field)
         body = {
             "type": "FeatureCollection",
             "timeStamp": format_utc(datetime.now(UTC)),
@@ -125,7 +126,8 @@ def _item_endpoint(p: CollectionProvider) -> Callable[..., Any]:
         crs = check_offered(
             request.query_params.get("crs", CRS84), offered_crs(_district_epsg(state)), "crs"
         )
-        feature = await run_in_threadpool(p.item, state, feature_id)
+        field = await state.fields.current_or_none() if p.needs_field else None
+        feature = await run_in_threadpool(p.item, state, feature_id, field)
         if feature is None:
             raise ResourceNotFound(f"no feature with that id in '{p.id}'")
         path = f"/collections/{p.id}"

@@ -49,4 +49,6 @@ async def post_observations(request: Request, state: StateDep) -> Response:
     """
     body = await read_json_body(request)
     out = await run_in_threadpool(_ingest, state, body)
+    if out.new:
+        state.fields.notify()
     return json_response(out.model_dump(), status=201 if out.new else 200)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from geo.layer import Tower
 from geo.observations import Observation
+from geo.treatments import Treatment
 
 __all__ = [
     "AlreadyExists",
@@ -151,6 +152,23 @@ class Store(ABC):
     @abstractmethod
     def query_observations(self, query: ObservationQuery) -> ObservationPage:
         """A page of observations matching ``query`` and the total number of matches."""
+
+    @abstractmethod
+    def latest_observation_time(self) -> datetime | None:
+        """``observed_at`` of the newest observation, or ``None`` when there is none."""
+
+    # -- treatments --------------------------------------------------------
+    @abstractmethod
+    def add_treatment(self, treatment: Treatment) -> None:
+        """Record an applied treatment; raises :class:`AlreadyExists` if its id is taken."""
+
+    @abstractmethod
+    def get_treatment(self, treatment_id: str) -> Treatment | None:
+        """One treatment or ``None``."""
+
+    @abstractmethod
+    def list_treatments(self) -> list[Treatment]:
+        """Every treatment, ordered by ``applied_at`` then id."""
 
     # -- keys --------------------------------------------------------------
     @abstractmethod

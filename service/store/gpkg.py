@@ -26,7 +26,8 @@ from types import TracebackType
 from typing import Any
 
 from geo.layer import Tower
-from geo.observations import Observation, format_utc
+from geo.observations import Observation, format_utc, parse_utc
+from geo.treatments import Treatment
 from service.store.base import (
     AlreadyExists,
     IngestResult,
@@ -41,12 +42,15 @@ from service.store.gpkg_rows import (
     KEY_COLUMNS,
     OBSERVATION_COLUMNS,
     TOWER_COLUMNS,
+    TREATMENT_COLUMNS,
     key_from_row,
     key_to_row,
     observation_rows,
     observations_from_rows,
     tower_from_row,
     tower_to_row,
+    treatment_from_row,
+    treatment_to_row,
 )
 
 __all__ = ["GeoPackageStore"]
@@ -64,6 +68,11 @@ _OBSERVATION_INSERT = (
     f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(OBSERVATION_COLUMNS))}) "
     "ON CONFLICT (obs_id) DO NOTHING"
+)
+_TREATMENT_SELECT = f"SELECT {', '.join(TREATMENT_COLUMNS)} FROM treatments"
+_TREATMENT_INSERT = (
+    f"INSERT INTO treatments ({', '.join(TREATMENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(TREATMENT_COLUMNS))})"
 )
 _KEY_SELECT = f"SELECT {', '.join(KEY_COLUMNS)} FROM blightmap_keys"
 _NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -277,6 +286,47 @@ class GeoPackageStore(Store):
                 )
                 self._bump_data_version(connection)
         return IngestResult(new=new, known=len(rows) - new)
+
+    def latest_observation_time(self) -> datetime | None:
+        """``observed_at`` of the newest observation (the observed_at index answers)."""
+        with self._read() as connection:
+            (latest,) = connection.execute("SELECT max(observed_at) FROM observations").fetchone()
+        return None if latest is None else parse_utc(latest)
+
+    # -- treatments --------------------------------------------------------
+    def add_treatment(self, treatment: Treatment) -> None:
+        """Record a treatment; raises :class:`AlreadyExists` if its id is taken."""
+        row = treatment_to_row(treatment, format_utc(datetime.now(UTC)))
+        with self._write() as connection:
+            taken = connection.execute(
+                "SELECT 1 FROM treatments WHERE treatment_id = ?", (treatment.id,)
+            ).fetchone()
+            if taken:
+                raise AlreadyExists(f"treatment {treatment.id!r} already exists")
+            connection.execute(_TREATMENT_INSERT, row)
+            connection.execute(
+                "UPDATE gpkg_contents SET "
+                "(min_x, min_y, max_x, max_y) = (SELECT min(ST_MinX(geom)), min(ST_MinY(geom)), "
+                "max(ST_MaxX(geom)), max(ST_MaxY(geom)) FROM treatments), "
+                f"last_change = {_NOW_SQL} WHERE table_name = 'treatments'"
+            )
+            self._bump_data_version(connection)
+
+    def get_treatment(self, treatment_id: str) -> Treatment | None:
+        """One treatment or ``None``."""
+        with self._read() as connection:
+            row = connection.execute(
+                f"{_TREATMENT_SELECT} WHERE treatment_id = ?", (treatment_id,)
+            ).fetchone()
+        return None if row is None else treatment_from_row(row)
+
+    def list_treatments(self) -> list[Treatment]:
+        """Every treatment, ordered by ``applied_at`` then id."""
+        with self._read() as connection:
+            rows = connection.execute(
+                f"{_TREATMENT_SELECT} ORDER BY applied_at, treatment_id"
+            ).fetchall()
+        return [treatment_from_row(row) for row in rows]
 
     def get_observation(self, observation_id: str) -> Observation | None:
         """One observation or ``None``."""

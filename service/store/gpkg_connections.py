@@ -35,7 +35,7 @@ from pathlib import Path
 
 from service.store.base import StoreError
 from service.store.gpkg_geometry import register_sql_functions
-from service.store.gpkg_schema import FileKind, create_schema, inspect_file
+from service.store.gpkg_schema import FileKind, create_schema, inspect_file, migrate
 
 __all__ = ["BUSY_TIMEOUT_S", "Connections"]
 
@@ -126,7 +126,7 @@ class Connections:
                 raise StoreError(f"cannot switch {self.path.name} to WAL (mode {mode})")
             connection.execute("PRAGMA synchronous = FULL")
             connection.execute("PRAGMA cache_size = -65536")
-            if kind is FileKind.EMPTY:
+            if kind is not FileKind.OURS:
                 self._initialize(connection)
                 # GDAL identifies a GeoPackage by the application_id in the file header
                 # on disk; in WAL mode the new header is still in the WAL until now.
@@ -146,8 +146,11 @@ class Connections:
         connection.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have initialized the file since we looked.
-            if inspect_file(connection) is FileKind.EMPTY:
+            kind = inspect_file(connection)
+            if kind is FileKind.EMPTY:
                 create_schema(connection)
+            elif kind is FileKind.OUTDATED:
+                migrate(connection)
             connection.execute("COMMIT")
         finally:
             if connection.in_transaction:

@@ -14,9 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import shapely
+
 from geo.errors import GeoError
 from geo.layer import Tier, Tower
 from geo.observations import Observation, Source, format_utc, parse_utc
+from geo.treatments import Treatment
 from service.store.base import KeyRecord, StoreError
 from service.store.gpkg_geometry import (
     decode_geometry,
@@ -30,12 +33,15 @@ __all__ = [
     "KEY_COLUMNS",
     "OBSERVATION_COLUMNS",
     "TOWER_COLUMNS",
+    "TREATMENT_COLUMNS",
     "key_from_row",
     "key_to_row",
     "observation_rows",
     "observations_from_rows",
     "tower_from_row",
     "tower_to_row",
+    "treatment_from_row",
+    "treatment_to_row",
 ]
 
 TOWER_COLUMNS = (
@@ -60,6 +66,16 @@ OBSERVATION_COLUMNS = (
     "tier",
     "height_ellipsoid_m",
     "received_at",
+    "geom",
+)
+TREATMENT_COLUMNS = (
+    "treatment_id",
+    "strain",
+    "dose_l_per_m2",
+    "applied_at",
+    "zone_id",
+    "notes",
+    "recorded_at",
     "geom",
 )
 KEY_COLUMNS = ("key_id", "role", "digest_hex", "label", "created_at", "revoked")
@@ -211,3 +227,37 @@ def _parse(text: str) -> datetime:
         return parse_utc(text)
     except ValueError as exc:
         raise StoreError(f"stored timestamp {text!r} is not readable") from exc
+
+
+def treatment_to_row(treatment: Treatment, recorded_at: str) -> tuple[Any, ...]:
+    """The values of :data:`TREATMENT_COLUMNS`; a Polygon is stored as a MultiPolygon."""
+    geometry = treatment.geometry_wgs84
+    if geometry.geom_type == "Polygon":
+        geometry = shapely.MultiPolygon([geometry])
+    return (
+        treatment.id,
+        treatment.strain,
+        float(treatment.dose_l_per_m2),
+        format_utc(treatment.applied_at),
+        treatment.zone_id,
+        treatment.notes,
+        recorded_at,
+        encode_geometry(geometry, SRS_ID, output_dimension=2),
+    )
+
+
+def treatment_from_row(row: Sequence[Any]) -> Treatment:
+    """Rebuild a :class:`Treatment` from the values of :data:`TREATMENT_COLUMNS`."""
+    treatment_id, strain, dose, applied_at, zone_id, notes, _, geom = row
+    try:
+        return Treatment(
+            id=treatment_id,
+            geometry_wgs84=decode_geometry(geom),
+            strain=strain,
+            dose_l_per_m2=dose,
+            applied_at=_parse(applied_at),
+            zone_id=zone_id,
+            notes=notes or "",
+        )
+    except (GeoError, ValueError, TypeError) as exc:
+        raise StoreError(f"stored treatment {treatment_id!r} is not readable: {exc}") from exc

@@ -20,16 +20,18 @@ __all__ = [
     "SCHEMA_VERSION",
     "SRS_ID",
     "TOWERS",
+    "TREATMENTS",
     "USER_VERSION",
     "FileKind",
     "Layer",
     "create_schema",
     "inspect_file",
+    "migrate",
 ]
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
-SCHEMA_VERSION = 1  # blightmap's own table layout, in blightmap_meta
+SCHEMA_VERSION = 2  # blightmap's own table layout, in blightmap_meta (2: treatments)
 SRS_ID = 4326
 
 # Accepted when opening: GeoPackage 1.2 .. 1.4 (GDAL/QGIS may upgrade a file they edit).
@@ -48,6 +50,7 @@ class Layer:
     columns: str
     indexes: tuple[str, ...] = ()
     json_columns: tuple[str, ...] = ()
+    since_schema: int = 1
 
     @property
     def rtree(self) -> str:
@@ -98,7 +101,26 @@ OBSERVATIONS = Layer(
     ),
 )
 
-LAYERS = (TOWERS, OBSERVATIONS)
+TREATMENTS = Layer(
+    table="treatments",
+    geometry_type="MULTIPOLYGON",
+    z=0,
+    description="Microbial treatments applied by planners",
+    columns="""
+  fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+  geom MULTIPOLYGON NOT NULL,
+  treatment_id TEXT NOT NULL UNIQUE,
+  strain TEXT NOT NULL,
+  dose_l_per_m2 REAL NOT NULL,
+  applied_at DATETIME NOT NULL,
+  zone_id TEXT,
+  notes TEXT,
+  recorded_at DATETIME""",
+    indexes=("CREATE INDEX treatments_applied_at_idx ON treatments (applied_at)",),
+    since_schema=2,
+)
+
+LAYERS = (TOWERS, OBSERVATIONS, TREATMENTS)
 
 _WGS84_WKT = (
     'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
@@ -340,6 +362,7 @@ class FileKind(Enum):
 
     EMPTY = "empty"
     OURS = "ours"
+    OUTDATED = "outdated"  # ours, written by an older schema: :func:`migrate` brings it up
 
 
 def inspect_file(connection: sqlite3.Connection) -> FileKind:
@@ -376,14 +399,32 @@ def inspect_file(connection: sqlite3.Connection) -> FileKind:
         raise ValueError("blightmap_meta lacks schema_version or data_version")
     if int(version) > SCHEMA_VERSION:
         raise ValueError(f"written by a newer blightmap (schema_version {version})")
+    layers = [layer for layer in LAYERS if layer.since_schema <= int(version)]
     registered = {
         row[0]
         for row in connection.execute(
             "SELECT table_name FROM gpkg_geometry_columns WHERE column_name = 'geom'"
         )
     }
-    expected = {layer.table for layer in LAYERS} | {"blightmap_keys"}
-    missing = sorted((expected - names) | ({layer.table for layer in LAYERS} - registered))
+    expected = {layer.table for layer in layers} | {"blightmap_keys"}
+    missing = sorted((expected - names) | ({layer.table for layer in layers} - registered))
     if missing:
         raise ValueError(f"blightmap tables missing or unregistered: {', '.join(missing)}")
-    return FileKind.OURS
+    return FileKind.OURS if int(version) == SCHEMA_VERSION else FileKind.OUTDATED
+
+
+def migrate(connection: sqlite3.Connection) -> None:
+    """Bring an :attr:`FileKind.OUTDATED` store up to :data:`SCHEMA_VERSION`.
+
+    Runs inside the caller's write transaction; adds the layers introduced since the
+    file's schema version and records the new version.
+    """
+    (version,) = connection.execute(
+        "SELECT value FROM blightmap_meta WHERE key = 'schema_version'"
+    ).fetchone()
+    for layer in LAYERS:
+        if layer.since_schema > int(version):
+            _create_layer(connection, layer)
+    connection.execute(
+        "UPDATE blightmap_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+    )

@@ -103,3 +103,39 @@ def test_export_towers_round_trips(tmp_path: Path, suffix: str) -> None:
     assert sorted(back) == ["T000", "T001", "T002"]
     assert back["T001"].tiers == make_tower(1).tiers
     assert back["T001"].footprint_wgs84.equals_exact(make_tower(1).footprint_wgs84, 1e-9)
+
+
+@pytest.fixture
+def demo_data(tmp_path: Path) -> Path:
+    from datetime import UTC, datetime
+
+    from service.demo import seed_demo
+
+    data = tmp_path / "demo"
+    store = open_store(Settings(data_dir=data))
+    seed_demo(store, seed=7, end=datetime(2026, 11, 1, 12, tzinfo=UTC))
+    store.close()
+    return data
+
+
+def test_field_command_writes_a_cog(demo_data: Path, tmp_path: Path) -> None:
+    import rasterio
+
+    out = tmp_path / "blight.tif"
+    assert main(["field", "--out", str(out), "--data", str(demo_data)]) == 0
+    with rasterio.open(out) as ds:
+        assert ds.count == 2 and ds.crs.to_epsg() == 32631
+        assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+
+
+def test_zones_command_writes_a_geopackage(demo_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "zones.gpkg"
+    assert main(["zones", "--out", str(out), "--data", str(demo_data)]) == 0
+    zones = gpd.read_file(out, layer="zones")
+    assert len(zones) >= 1 and zones.crs.to_epsg() == 4326
+    assert zones.geometry.is_valid.all() and (zones["dose_l_per_m2"] > 0).all()
+    assert json.loads(zones["towers"].iloc[0])  # the first-ranked zone holds towers
+
+
+def test_field_command_with_too_few_observations_fails_cleanly(tmp_path: Path) -> None:
+    assert main(["field", "--out", str(tmp_path / "x.tif"), "--data", str(tmp_path)]) == 2

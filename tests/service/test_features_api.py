@@ -124,7 +124,7 @@ def test_crs_utm_gives_metres(client: TestClient, seeded: list[Tower]) -> None:
 
 def test_collections_list_matches_each_collection(client: TestClient) -> None:
     listed = client.get("/collections").json()["collections"]
-    assert {c["id"] for c in listed} == {"towers", "observations"}
+    assert {c["id"] for c in listed} == {"towers", "observations", "zones", "treatments"}
     for c in listed:
         assert client.get(f"/collections/{c['id']}").json() == c
 

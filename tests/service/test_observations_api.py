@@ -109,6 +109,10 @@ BAD_FEATURES = {
         "geometry.coordinates",
     ),
     "crs member on a feature": (_feature_with(crs={"type": "name"}), ""),
+    "observed in the future": (
+        _feature_with(properties__observed_at="2099-01-01T00:00:00Z"),
+        "properties.observed_at",
+    ),
     "confidence above 1": (_feature_with(properties__confidence=2), "properties.confidence"),
     "unknown tower": (_feature_with(properties__tower_id="NOPE"), "properties.tower_id"),
     "tier beyond the tower": (

@@ -63,11 +63,13 @@ def test_contents_and_geometry_columns(store: GeoPackageStore, gpkg_path: Path) 
     assert contents == [
         ("observations", "features", "observations", 4326),
         ("towers", "features", "towers", 4326),
+        ("treatments", "features", "treatments", 4326),
     ]
     columns = sql(gpkg_path, "SELECT * FROM gpkg_geometry_columns ORDER BY table_name")
     assert columns == [
         ("observations", "geom", "POINT", 4326, 2, 0),
         ("towers", "geom", "GEOMETRY", 4326, 0, 0),
+        ("treatments", "geom", "MULTIPOLYGON", 4326, 0, 0),
     ]
 
 
@@ -87,6 +89,7 @@ def test_extensions_are_registered(store: GeoPackageStore, gpkg_path: Path) -> N
         ("gpkg_data_columns", None, "gpkg_schema", "read-write"),
         ("observations", "geom", "gpkg_rtree_index", "write-only"),
         ("towers", "geom", "gpkg_rtree_index", "write-only"),
+        ("treatments", "geom", "gpkg_rtree_index", "write-only"),
     ]
 
 
@@ -240,3 +243,26 @@ def test_closed_store_refuses_work(gpkg_path: Path) -> None:
         store.counts()
     with pytest.raises(StoreError, match="closed"):
         store.add_observations([make_observation(0)])
+
+
+def test_a_schema_1_store_is_migrated_on_open(gpkg_path: Path) -> None:
+    GeoPackageStore(gpkg_path).close()
+    connection = sqlite3.connect(gpkg_path)
+    with connection:
+        connection.execute("DROP TABLE treatments")
+        connection.execute("DROP TABLE rtree_treatments_geom")
+        for table in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions"):
+            connection.execute(f"DELETE FROM {table} WHERE table_name = 'treatments'")
+        connection.execute("UPDATE blightmap_meta SET value = '1' WHERE key = 'schema_version'")
+    connection.close()
+    store = GeoPackageStore(gpkg_path)
+    try:
+        assert store.list_treatments() == []
+    finally:
+        store.close()
+    assert sql(gpkg_path, "SELECT value FROM blightmap_meta WHERE key = 'schema_version'") == [
+        ("2",)
+    ]
+    assert sql(gpkg_path, "SELECT count(*) FROM gpkg_contents WHERE table_name = 'treatments'") == [
+        (1,)
+    ]

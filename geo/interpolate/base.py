@@ -1,0 +1,107 @@
+"""The shape shared by the interpolation methods: local k-nearest neighbourhoods.
+
+Both methods (:class:`~geo.interpolate.idw.IDWModel`,
+:class:`~geo.interpolate.kriging.KrigingModel`) estimate a target from its ``k``
+nearest samples in the scaled 3D coordinates. The base class owns the tree, the
+chunking and the prediction loop; a method only says how a batch of neighbourhoods
+becomes estimates and variances (:meth:`NeighbourhoodInterpolator.estimate`), which is
+also what leave-one-out cross-validation (:mod:`geo.interpolate.validate`) calls.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from geo.errors import GeoError
+from geo.interpolate._neighbours import chunks, knn
+
+__all__ = ["NeighbourhoodInterpolator"]
+
+FloatArray = NDArray[np.float64]
+IndexArray = NDArray[np.intp]
+
+
+class NeighbourhoodInterpolator(ABC):
+    """An interpolator that works on the ``k`` nearest samples of each target.
+
+    Parameters
+    ----------
+    coords : array_like, shape (n, d)
+        Sample coordinates (x, y and the scaled height), metres.
+    values : array_like, shape (n,)
+    weights : array_like, shape (n,)
+        Sample weights in (0, 1].
+    k : int
+        Neighbourhood size, clipped to ``n``.
+
+    Raises
+    ------
+    GeoError
+        If the arrays are empty, of mismatched shapes or not finite, or ``k < 1``.
+    """
+
+    name: ClassVar[str]
+    chunk_size: ClassVar[int] = 100_000
+    """Targets per batch: bounds the memory of one batch of neighbourhoods."""
+    has_kriging_variance: ClassVar[bool] = False
+    """Whether :meth:`estimate`'s variance is a model-based prediction variance."""
+
+    def __init__(
+        self, coords: npt.ArrayLike, values: npt.ArrayLike, weights: npt.ArrayLike, k: int
+    ) -> None:
+        self.coords: FloatArray = np.ascontiguousarray(coords, dtype=np.float64)
+        self.values: FloatArray = np.ascontiguousarray(values, dtype=np.float64)
+        self.weights: FloatArray = np.ascontiguousarray(weights, dtype=np.float64)
+        n = len(self.values)
+        if self.coords.ndim != 2 or len(self.coords) != n or self.weights.shape != (n,) or n < 1:
+            raise GeoError("need one or more samples with coordinates, values, weights", "samples")
+        if not all(np.all(np.isfinite(a)) for a in (self.coords, self.values, self.weights)):
+            raise GeoError("sample coordinates, values and weights must be finite", "samples")
+        if k < 1:
+            raise GeoError("must be at least 1", "k")
+        self.k = min(int(k), n)
+        self.tree = cKDTree(self.coords)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def predict(self, targets: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """Estimates and variances at ``targets`` (shape ``(m, d)``), in batches.
+
+        Raises
+        ------
+        GeoError
+            If the targets do not have the samples' dimension or are not finite.
+        """
+        pts = np.asarray(targets, dtype=np.float64)
+        d = self.coords.shape[1]
+        if pts.ndim != 2 or pts.shape[1] != d or not np.all(np.isfinite(pts)):
+            raise GeoError(f"targets must be finite and of shape (m, {d})", "targets")
+        est, var = np.empty(len(pts)), np.empty(len(pts))
+        for rows in chunks(len(pts), self.chunk_size):
+            dist, idx = knn(self.tree, pts[rows], self.k)
+            est[rows], var[rows] = self.estimate(pts[rows], dist, idx)
+        return est, var
+
+    @abstractmethod
+    def estimate(
+        self, targets: FloatArray, dist: FloatArray, idx: IndexArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Estimates and variances from given neighbourhoods.
+
+        Parameters
+        ----------
+        targets : ndarray, shape (m, d)
+        dist, idx : ndarray, shape (m, j)
+            Distances to and indices of each target's neighbours, nearest first.
+        """
+
+    @abstractmethod
+    def parameters(self) -> dict[str, Any]:
+        """JSON-safe description of the fitted method."""

@@ -1,0 +1,166 @@
+"""The blight field over HTTP: metadata, the COG, positions, towers' tier values, zones."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from rasterio.io import MemoryFile
+
+from service.demo import seed_demo
+from service.state import AppState
+from tests.service.conftest import auth, collection, observation
+
+END = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo(state: AppState) -> AppState:
+    seed_demo(state.store, seed=7, end=END)
+    return state
+
+
+@pytest.mark.usefixtures("demo")
+def test_metadata_names_method_scores_and_version(client: TestClient, state: AppState) -> None:
+    body = client.get("/fields/blight").json()
+    assert body["method"] in ("idw", "kriging")
+    assert body["data_version"] == state.store.data_version()
+    assert body["crs"] == "EPSG:32631"
+    cv = body["cross_validation"][body["method"]]
+    assert 0 <= cv["rmse"] < 0.3 and cv["n"] == body["n_samples"]
+    assert body["reference_time"].startswith("2026-11-01T12:00")
+    w, s, e, n = body["bbox_wgs84"]
+    assert 5.10 < w < e < 5.14 and 52.08 < s < n < 52.10
+
+
+@pytest.mark.usefixtures("demo")
+def test_etag_gives_304(client: TestClient) -> None:
+    first = client.get("/fields/blight")
+    again = client.get("/fields/blight", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+
+@pytest.mark.usefixtures("demo")
+def test_cog_has_two_bands_and_the_metadata_georeferencing(client: TestClient) -> None:
+    meta = client.get("/fields/blight").json()
+    r = client.get("/fields/blight.tif")
+    assert r.headers["content-type"].startswith("image/tiff")
+    with MemoryFile(r.content) as mem, mem.open() as ds:
+        assert ds.count == 2 and ds.dtypes == ("float32", "float32")
+        assert ds.crs.to_epsg() == 32631
+        assert ds.descriptions == ("intensity", "std_error")
+        assert list(ds.transform)[:6] == pytest.approx(meta["transform"])
+        assert (ds.width, ds.height) == (meta["width"], meta["height"])
+        assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"  # GDAL's COG layout marker
+        values, se = ds.read(1), ds.read(2)
+        assert np.nanmin(values) >= -0.05 and np.nanmax(values) <= 1.05
+        assert np.nanmin(se) >= 0
+        assert ds.tags()["data_version"] == str(meta["data_version"])
+
+
+@pytest.mark.usefixtures("demo")
+def test_tower_tiers_carry_intensity_and_error(client: TestClient, state: AppState) -> None:
+    body = client.get("/collections/towers/items", params={"limit": 100}).json()
+    snapshot = state.fields.latest
+    assert snapshot is not None
+    for feature in body["features"]:
+        tiers = feature["properties"]["tiers"]
+        assert all(t["std_error"] >= 0 and -0.05 <= t["intensity"] <= 1.05 for t in tiers)
+        key = (feature["id"], tiers[-1]["level"])
+        assert tiers[-1]["intensity"] == pytest.approx(snapshot.tier_values[key][0], abs=1e-4)
+
+
+@pytest.mark.usefixtures("demo")
+def test_position_matches_the_grid(client: TestClient, state: AppState) -> None:
+    tower = state.towers.current().index.towers[0]
+    lon, lat = tower.centroid_lonlat
+    r = client.get("/fields/blight/position", params={"coords": f"POINT({lon} {lat})"})
+    props = r.json()["features"][0]["properties"]
+    snapshot = state.fields.latest
+    assert snapshot is not None
+    x, y = snapshot.frame.to_local(lon, lat)
+    expected, _ = snapshot.result.grid.sample(np.array([x]), np.array([y]))
+    assert props["intensity"] == pytest.approx(float(expected[0]))
+    assert props["std_error"] >= 0
+
+
+@pytest.mark.usefixtures("demo")
+def test_many_positions_by_form(client: TestClient) -> None:
+    wkt = "MULTIPOINT((5.1214 52.0907), (5.1230 52.0912), (4.0 51.0))"
+    body = client.post("/fields/blight/position", data={"coords": wkt}).json()
+    assert len(body["features"]) == 3
+    assert body["features"][2]["properties"]["intensity"] is None  # far outside the grid
+    assert all(
+        not (isinstance(v, float) and math.isnan(v))
+        for f in body["features"]
+        for v in f["properties"].values()
+    )
+
+
+@pytest.mark.parametrize(
+    "coords", ["POINT(5.12)", "LINESTRING(0 0, 1 1)", "POINT(200 52)", "nonsense"]
+)
+@pytest.mark.usefixtures("demo")
+def test_bad_position_is_400(client: TestClient, coords: str) -> None:
+    r = client.get("/fields/blight/position", params={"coords": coords})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "coords"
+
+
+def test_too_few_observations_is_a_409_problem(
+    client: TestClient, seeded: Any, keys: dict[str, str]
+) -> None:
+    client.post("/observations", json=collection([observation(1)]), headers=auth(keys["sensor"]))
+    r = client.get("/fields/blight")
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "observations"
+    towers = client.get("/collections/towers/items").json()
+    assert "intensity" not in towers["features"][0]["properties"]["tiers"][0]
+
+
+@pytest.mark.usefixtures("demo")
+def test_identical_values_fall_back_and_say_so(
+    client: TestClient, state: AppState, keys: dict[str, str]
+) -> None:
+    feats = [
+        observation(
+            i,
+            lon=5.115 + 0.001 * (i % 10),
+            lat=52.088 + 0.001 * (i // 10),
+            intensity=0.3,
+            observed_at="2026-11-15T10:00:00Z",
+        )
+        for i in range(30)
+    ]
+    client.post("/observations", json=collection(feats), headers=auth(keys["admin"]))
+    # the newest observations set the window's reference time; the demo history is now
+    # outside the 7-day window, so only the 30 identical values remain
+    body = client.get("/fields/blight").json()
+    assert body["n_samples"] == 30
+    cog = client.get("/fields/blight.tif").content
+    with MemoryFile(cog) as mem, mem.open() as ds:
+        assert np.nanmax(np.abs(ds.read(1) - 0.3)) < 1e-6
+
+
+@pytest.mark.usefixtures("demo")
+def test_zones_are_valid_features_ranked_by_priority(client: TestClient) -> None:
+    body = client.get("/collections/zones/items", params={"limit": 100}).json()
+    assert body["numberMatched"] >= 1
+    ranks = [f["properties"]["rank"] for f in body["features"]]
+    assert sorted(ranks) == list(range(1, len(ranks) + 1))
+    for f in body["features"]:
+        assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        assert f["properties"]["dose_l_per_m2"] > 0 and f["properties"]["area_m2"] > 0
+
+
+@pytest.mark.usefixtures("demo")
+def test_new_observations_move_the_field_version(client: TestClient, keys: dict[str, str]) -> None:
+    before = client.get("/fields/blight").json()["data_version"]
+    feat = observation(
+        5000, lon=5.1214, lat=52.0907, observed_at="2026-11-01T11:00:00Z", intensity=0.9
+    )
+    client.post("/observations", json=collection([feat]), headers=auth(keys["sensor"]))
+    after = client.get("/fields/blight").json()["data_version"]
+    assert after == before + 1
