@@ -39,6 +39,7 @@ __all__ = [
     "MAX_DOSE_L_PER_M2",
     "EfficacyModel",
     "Treatment",
+    "area_protection",
     "tier_protection",
     "treated_fraction",
     "treatment_effect_grid",
@@ -276,24 +277,46 @@ def treated_fraction(
         If ``at`` is naive.
     """
     tower_list = list(towers)
-    survival = np.ones(len(tower_list))
+    protection = area_protection(
+        [t.footprint_wgs84 for t in tower_list], treatments, frame, at, model
+    )
+    return {t.id: float(p) for t, p in zip(tower_list, protection, strict=True)}
+
+
+def area_protection(
+    shapes_wgs84: Sequence[BaseGeometry],
+    treatments: Sequence[Treatment],
+    frame: LocalFrame,
+    at: datetime,
+    model: EfficacyModel = DEFAULT_EFFICACY,
+) -> NDArray[np.float64]:
+    """Protection of each shape (a footprint, a remedy zone...) by the treatments at ``at``.
+
+    The combination rule of :func:`treated_fraction`: ``1 - Π_i (1 - p_i * cover_i)``
+    with ``cover_i`` the share of the shape's area inside treatment ``i`` (for points:
+    1 inside or on the boundary, else 0). Returns one value in [0, 1] per shape.
+
+    Raises
+    ------
+    InvalidParameter
+        If ``at`` is naive.
+    """
+    survival = np.ones(len(shapes_wgs84))
     active = _active(treatments, at, model)
-    if tower_list and active:
-        footprints = np.asarray(
-            frame.geometry_to_local(np.array([t.footprint_wgs84 for t in tower_list], dtype=object))
-        )
+    if len(shapes_wgs84) and active:
+        shapes = np.asarray(frame.geometry_to_local(np.array(shapes_wgs84, dtype=object)))
         areas = np.asarray(
             frame.geometry_to_local(np.array([t.geometry_wgs84 for t, _ in active], dtype=object))
         )
         protections = np.array([p for _, p in active])
-        hit_tower, hit_treat = shapely.STRtree(areas).query(footprints, predicate="intersects")
-        cover = np.ones(len(hit_tower))
-        polygonal = shapely.area(footprints[hit_tower]) > 0.0
-        sub_t, sub_a = hit_tower[polygonal], hit_treat[polygonal]
-        overlap = shapely.area(shapely.intersection(footprints[sub_t], areas[sub_a]))
-        cover[polygonal] = np.clip(overlap / shapely.area(footprints[sub_t]), 0.0, 1.0)
-        np.multiply.at(survival, hit_tower, 1.0 - protections[hit_treat] * cover)
-    return {t.id: float(1.0 - s) for t, s in zip(tower_list, survival, strict=True)}
+        hit_shape, hit_treat = shapely.STRtree(areas).query(shapes, predicate="intersects")
+        cover = np.ones(len(hit_shape))
+        polygonal = shapely.area(shapes[hit_shape]) > 0.0
+        sub_s, sub_a = hit_shape[polygonal], hit_treat[polygonal]
+        overlap = shapely.area(shapely.intersection(shapes[sub_s], areas[sub_a]))
+        cover[polygonal] = np.clip(overlap / shapely.area(shapes[sub_s]), 0.0, 1.0)
+        np.multiply.at(survival, hit_shape, 1.0 - protections[hit_treat] * cover)
+    return 1.0 - survival
 
 
 def tier_protection(

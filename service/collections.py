@@ -17,7 +17,7 @@ from shapely.geometry import box
 
 from geo.layer import Tower
 from geo.observations import Observation
-from geo.treatments import EfficacyModel, Treatment
+from geo.treatments import EfficacyModel, Treatment, area_protection
 from geo.zones import RemedyZone
 from service.fields import FieldSnapshot
 from service.ogc import CRS84
@@ -190,22 +190,39 @@ class ZonesProvider(CollectionProvider):
             area = box(*query.bbox_crs84)
             zones = [z for z in zones if z.geometry_wgs84.intersects(area)]
         page = zones[query.offset : query.offset + query.limit]
-        return [_zone_feature(z, field) for z in page], len(zones)
+        return _zone_features(state, page, field), len(zones)
 
     def item(self, state: AppState, feature_id: str, field: FieldSnapshot | None) -> Feature | None:
         zone = next((z for z in field.zones if z.id == feature_id), None) if field else None
-        return None if zone is None else _zone_feature(zone, field)
+        return None if zone is None else _zone_features(state, [zone], field)[0]
 
     def extent(self, state: AppState) -> dict[str, Any]:
         district = state.towers.current().district
         return {"spatial": _spatial(None if district.is_empty else district.bbox_wgs84)}
 
 
-def _zone_feature(zone: RemedyZone, field: FieldSnapshot | None) -> Feature:
-    feature = zone.to_feature()
-    if field is not None:
-        feature["properties"]["field_version"] = field.data_version
-    return feature
+def _zone_features(
+    state: AppState, zones: list[RemedyZone], field: FieldSnapshot | None
+) -> list[Feature]:
+    """Zone features with ``treated_protection``: how protected the zone's ground is now
+    by the recorded treatments (0 untreated .. 1), and ``treated`` when it is at least half."""
+    features = [z.to_feature() for z in zones]
+    if field is None or not zones:
+        return features
+    protection = area_protection(
+        [z.geometry_wgs84 for z in zones],
+        state.store.list_treatments(),
+        field.frame,
+        datetime.now(UTC),
+        EFFICACY,
+    )
+    for feature, value in zip(features, protection.tolist(), strict=True):
+        feature["properties"].update(
+            field_version=field.data_version,
+            treated_protection=round(value, 4),
+            treated=value >= 0.5,
+        )
+    return features
 
 
 def treatment_feature(treatment: Treatment, at: datetime | None = None) -> Feature:

@@ -164,3 +164,16 @@ def test_new_observations_move_the_field_version(client: TestClient, keys: dict[
     client.post("/observations", json=collection([feat]), headers=auth(keys["sensor"]))
     after = client.get("/fields/blight").json()["data_version"]
     assert after == before + 1
+
+
+def test_treated_ground_shows_on_zones(
+    client: TestClient, state: AppState, keys: dict[str, str]
+) -> None:
+    seed_demo(state.store, seed=7, end=datetime.now(UTC).replace(microsecond=0))
+    zones = client.get("/collections/zones/items", params={"limit": 100}).json()["features"]
+    # the demo's planners sprayed 30 m around the two worst towers this morning
+    treated = [z for z in zones if z["properties"]["treated_protection"] > 0]
+    assert treated, "the morning's treatments overlap the worst zones"
+    assert all(0 <= z["properties"]["treated_protection"] <= 0.9 for z in zones)
+    untreated = [z for z in zones if not z["properties"]["treated"]]
+    assert all(z["properties"]["treated_protection"] < 0.5 for z in untreated)
