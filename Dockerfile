@@ -8,14 +8,22 @@ COPY service ./service
 COPY ar_assets ./ar_assets
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
+# three.js for the AR preview page (runtime npm dependencies only).
+FROM node:20-slim AS npm
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 # Runtime stage: slim, non-root, data on a volume.
 FROM python:3.11-slim AS runtime
 RUN useradd --create-home --uid 10001 blightmap \
     && mkdir /data && chown blightmap:blightmap /data
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+COPY --from=npm /src/node_modules/three /opt/blightmap/node_modules/three
 USER blightmap
 ENV BLIGHTMAP_DATA_DIR=/data \
+    BLIGHTMAP_VENDOR_DIR=/opt/blightmap/node_modules \
     BLIGHTMAP_HOST=0.0.0.0 \
     BLIGHTMAP_PORT=8000
 VOLUME ["/data"]

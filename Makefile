@@ -13,7 +13,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-install: $(BIN)/.installed
+# the Khronos glTF validator (tests) and three.js (the AR preview page), from npm
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+install: $(BIN)/.installed node_modules/.package-lock.json
 
 demo: install
 	$(BIN)/blightmap serve --demo $(ARGS)

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     )
     zone_margin_m: float = Field(5.0, ge=0, description="Safety buffer around zones.")
 
+    vendor_dir: Path = Field(
+        Path(__file__).resolve().parents[1] / "node_modules",
+        description="npm packages served to browsers (three.js for /ar-preview).",
+    )
+
     @property
     def store_path(self) -> Path:
         """The GeoPackage file of the embedded store."""
