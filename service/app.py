@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
+from ar_assets.assets import AssetStore
+from ar_assets.overlays import overlay_message
 from service import openapi_docs
+from service.auth import resolve_key
 from service.body import BodyLimitMiddleware
 from service.errors import add_exception_handlers
 from service.fields import FieldEngine
+from service.overlays import OverlayPublisher
 from service.routers import (
+    assets,
     features,
     fields,
     keys,
     landing,
     observations,
+    preview,
     towers,
     treatments,
 )
@@ -24,6 +31,10 @@ from service.settings import Settings
 from service.state import AppState, TowerLayerCache
 from service.store import Store
 from service.store.gpkg import GeoPackageStore
+from service.stream.config import StreamConfig, build_hub
+from service.stream.router import STATE_KEY
+from service.stream.router import router as stream_router
+from service.stream.runtime import StreamRuntime
 
 __all__ = ["build_state", "create_app", "open_store"]
 
@@ -37,7 +48,8 @@ def open_store(settings: Settings) -> Store:
 def build_state(settings: Settings, store: Store) -> AppState:
     """The service's state around ``store`` (also used by the command line)."""
     towers = TowerLayerCache(store, settings.district_margin_m)
-    return AppState(settings, store, towers, FieldEngine(store, towers, settings))
+    fields = FieldEngine(store, towers, settings)
+    return AppState(settings, store, towers, fields, AssetStore(settings.asset_cache_bytes))
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -47,10 +59,19 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """
     store = store if store is not None else open_store(settings)
     state = build_state(settings, store)
+    stream = StreamRuntime(
+        build_hub(settings, overlay_message),
+        StreamConfig.from_settings(settings),
+        partial(resolve_key, store),
+    )
+    state.fields.subscribe(OverlayPublisher(stream.hub, state.assets))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stream.start()
+        state.fields.notify()  # AR clients get overlays without waiting for new data
         yield
+        await stream.aclose()
         await state.fields.aclose()
         store.close()
 
@@ -61,6 +82,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.blightmap = state
+    setattr(app.state, STATE_KEY, stream)
     add_exception_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(landing.router)
@@ -70,5 +92,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(fields.router)
     app.include_router(treatments.router)
     app.include_router(keys.router)
+    app.include_router(assets.router)
+    app.include_router(stream_router)
+    preview.install(app, settings.vendor_dir)
     openapi_docs.install(app)
     return app

@@ -34,6 +34,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app, open_store
     from service.demo import seed_demo
+    from service.stream.router import STATE_KEY
+    from service.stream.server import StreamServer
 
     settings = _settings(args, host=args.host, port=args.port, demo=args.demo or None)
     store = open_store(settings)
@@ -48,7 +50,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         console.print(f"demo: added {added[0]} towers and {added[1]} observations")
     app = create_app(settings, store)
     console.print(f"store: {settings.store_path}")
-    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=True)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        ws_max_size=settings.ws_max_message_bytes,
+        ws_ping_interval=settings.ws_ping_interval_s,
+        ws_ping_timeout=settings.ws_ping_timeout_s,
+    )
+    # closes the AR streams with 1001 before uvicorn's own shutdown (which would say 1012)
+    StreamServer(config, getattr(app.state, STATE_KEY)).run()
     return 0
 
 
@@ -181,6 +193,29 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Watch the live overlay stream around a point (reference client of /ws/overlays)."""
+    import asyncio
+
+    from service.stream.watch import WatchOptions, watch
+
+    options = WatchOptions(
+        lon=args.lon,
+        lat=args.lat,
+        range_m=args.range,
+        url=args.url,
+        key=args.key,
+        layers=tuple(args.layers) if args.layers else None,
+        convention=args.convention,
+        height_m=args.height,
+        once=args.once,
+    )
+    try:
+        return asyncio.run(watch(options))
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="blightmap", description=__doc__)
@@ -231,6 +266,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default="")
     data_arg(create)
     create.set_defaults(func=cmd_keys_create)
+
+    watch = sub.add_parser("watch", help="print the live AR overlay stream around a point")
+    watch.add_argument("--lon", type=float, required=True, help="viewer longitude, WGS84")
+    watch.add_argument("--lat", type=float, required=True, help="viewer latitude, WGS84")
+    watch.add_argument("--height", type=float, default=0.0, help="viewer height (ellipsoid), m")
+    watch.add_argument("--range", type=float, default=200.0, help="view radius, m (1..2000)")
+    watch.add_argument("--url", default="ws://127.0.0.1:8000", help="service or stream URL")
+    watch.add_argument("--key", help="API key (env BLIGHTMAP_KEY)")
+    watch.add_argument(
+        "--layers", nargs="+", choices=["towers", "tiers", "heat", "zones", "fronts"]
+    )
+    watch.add_argument("--convention", default="geopose", choices=["geopose", "arcore", "arkit"])
+    watch.add_argument("--once", action="store_true", help="print the snapshot and exit")
+    watch.set_defaults(func=cmd_watch)
     return parser
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = ["FieldEngine", "FieldSnapshot", "compute_field"]
 
 log = logging.getLogger("blightmap.fields")
 TierKey = tuple[str, int]
+Listener = Callable[["FieldSnapshot", TowerLayer], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,11 @@ class FieldEngine:
         self._failure: tuple[int, GeoError] | None = None
         self._lock: asyncio.Lock | None = None
         self._pending: asyncio.Task[None] | None = None
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(snapshot, tower_layer)`` on the event loop after each new snapshot."""
+        self._listeners.append(listener)
 
     @property
     def latest(self) -> FieldSnapshot | None:
@@ -195,6 +202,11 @@ class FieldEngine:
                 self._failure = (version, exc)
                 raise
             self._snapshot, self._failure = snapshot, None
+            for listener in self._listeners:
+                try:
+                    await listener(snapshot, layer)
+                except Exception:  # a listener's failure must not lose the field
+                    log.exception("field listener failed")
             return snapshot
 
     async def current_or_none(self) -> FieldSnapshot | None:

@@ -63,6 +63,28 @@ class Settings(BaseSettings):
         description="npm packages served to browsers (three.js for /ar-preview).",
     )
 
+    ws_allowed_origins: tuple[str, ...] = Field(
+        (),
+        description="Browser origins allowed on /ws/overlays besides the host ('*' = any).",
+    )
+    ws_auth_timeout_s: float = Field(10.0, gt=0)
+    ws_max_message_bytes: int = Field(65_536, ge=1024)
+    ws_send_timeout_s: float = Field(10.0, gt=0)
+    ws_close_timeout_s: float = Field(5.0, gt=0)
+    ws_sweep_interval_s: float = Field(1.0, gt=0)
+    ws_history_len: int = Field(256, ge=1)
+    ws_history_max_bytes: int = Field(1 << 20, ge=0)
+    ws_outbox_limit: int = Field(10_000, ge=1)
+    ws_outbox_max_bytes: int = Field(8 << 20, ge=1024)
+    ws_stall_timeout_s: float = Field(30.0, gt=0)
+    ws_near_range_m: float = Field(60.0, gt=0)
+    ws_max_sessions: int = Field(10_000, ge=1)
+    ws_max_detached: int = Field(1000, ge=0)
+    ws_detached_ttl_s: float = Field(120.0, ge=0)
+    ws_ping_interval_s: float = Field(20.0, gt=0)
+    ws_ping_timeout_s: float = Field(20.0, gt=0)
+    asset_cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Memory for GLB assets.")
+
     @property
     def store_path(self) -> Path:
         """The GeoPackage file of the embedded store."""

@@ -16,6 +16,7 @@ from service.settings import Settings
 from service.store import Store
 
 if TYPE_CHECKING:
+    from ar_assets.assets import AssetStore
     from service.fields import FieldEngine
 
 __all__ = ["AppState", "TowerLayer", "TowerLayerCache"]
@@ -67,3 +68,4 @@ class AppState:
     store: Store
     towers: TowerLayerCache
     fields: FieldEngine
+    assets: AssetStore

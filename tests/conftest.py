@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +21,10 @@ from shapely.geometry import Point, box
 from geo.layer import Tier, Tower
 
 IN_CI = os.environ.get("BLIGHTMAP_CI") == "1"
+ROOT = Path(__file__).resolve().parents[1]
+VALIDATOR_SCRIPT = ROOT / "tests" / "ar_assets" / "validate_gltf.mjs"
+Report = dict[str, Any]
+ValidateGlb = Callable[[Sequence[bytes]], list[Report]]
 ORIGIN = (5.1214, 52.0907)  # Utrecht: inside the ogctests bbox 5,48,20,70
 
 
@@ -47,6 +55,50 @@ def make_tower(
 def towers() -> list[Tower]:
     """Twelve towers in a small grid."""
     return [make_tower(i) for i in range(12)]
+
+
+def _missing_tool() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (ROOT / "node_modules" / "gltf-validator" / "package.json").is_file():
+        return "node_modules/gltf-validator is missing: run `npm ci` at the repository root"
+    return None
+
+
+@pytest.fixture(scope="session")
+def validate_glb() -> ValidateGlb:
+    """Validate GLBs with the Khronos glTF validator (one node process per call).
+
+    Skips when node or the npm package is missing, unless ``BLIGHTMAP_CI=1``, where
+    that is a failure.
+    """
+    reason = _missing_tool()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"glTF validator unavailable in CI: {reason}")
+        pytest.skip(reason)
+
+    def validate(glbs: Sequence[bytes]) -> list[Report]:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for k, data in enumerate(glbs):
+                path = Path(tmp) / f"asset{k}.glb"
+                path.write_bytes(data)
+                paths.append(str(path))
+            done = subprocess.run(
+                ["node", str(VALIDATOR_SCRIPT), *paths],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=ROOT,
+                check=False,
+            )
+        assert done.returncode == 0, done.stderr
+        reports: list[Report] = json.loads(done.stdout)
+        assert len(reports) == len(glbs)
+        return reports
+
+    return validate
 
 
 def free_port() -> int:

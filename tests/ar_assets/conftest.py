@@ -4,11 +4,6 @@ and small synthetic towers, grids and zones in Utrecht (UTM 31N)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +18,12 @@ from geo.crs import LocalFrame
 from geo.grid import Grid, GridSpec
 from geo.layer import Tier, Tower
 from geo.zones import RemedyZone
+from tests.conftest import Report, ValidateGlb
+
+__all__ = ["Report", "ValidateGlb"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "ar_assets" / "schemas"
-VALIDATOR_SCRIPT = Path(__file__).with_name("validate_gltf.mjs")
-IN_CI = os.environ.get("BLIGHTMAP_CI") == "1"
 
 FRAME = LocalFrame.from_crs("EPSG:32631")
 X0, Y0 = 649_950.0, 5_773_050.0
@@ -35,52 +31,6 @@ X0, Y0 = 649_950.0, 5_773_050.0
 GROUND_M = 45.0
 """Ellipsoidal height of the synthetic district's ground."""
 
-Report = dict[str, Any]
-ValidateGlb = Callable[[Sequence[bytes]], list[Report]]
-
-
-def _missing_tool() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (ROOT / "node_modules" / "gltf-validator" / "package.json").is_file():
-        return "node_modules/gltf-validator is missing: run `npm ci` at the repository root"
-    return None
-
-
-@pytest.fixture(scope="session")
-def validate_glb() -> ValidateGlb:
-    """Validate GLBs with the Khronos glTF validator (one node process per call).
-
-    Skips when node or the npm package is missing, unless ``BLIGHTMAP_CI=1``, where
-    that is a failure.
-    """
-    reason = _missing_tool()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"glTF validator unavailable in CI: {reason}")
-        pytest.skip(reason)
-
-    def validate(glbs: Sequence[bytes]) -> list[Report]:
-        with tempfile.TemporaryDirectory() as tmp:
-            paths = []
-            for k, data in enumerate(glbs):
-                path = Path(tmp) / f"asset{k}.glb"
-                path.write_bytes(data)
-                paths.append(str(path))
-            done = subprocess.run(
-                ["node", str(VALIDATOR_SCRIPT), *paths],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                cwd=ROOT,
-                check=False,
-            )
-        assert done.returncode == 0, done.stderr
-        reports: list[Report] = json.loads(done.stdout)
-        assert len(reports) == len(glbs)
-        return reports
-
-    return validate
 
 
 def issues(report: Report) -> list[tuple[str, str, str]]:
