@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.errors import InvalidGeometry, InvalidTower
 
-__all__ = ["TOWER_ID_PATTERN", "Tier", "Tower", "validate_footprint"]
+__all__ = ["TOWER_ID_PATTERN", "Tier", "Tower", "check_wgs84_geometry", "validate_footprint"]
 
 TOWER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _TOWER_ID_RE = re.compile(TOWER_ID_PATTERN)
@@ -115,6 +115,18 @@ def validate_footprint(geom: BaseGeometry, field_name: str = "geometry") -> None
     """
     if geom.geom_type not in ("Point", "Polygon"):
         raise InvalidGeometry(f"must be a Point or a Polygon, not {geom.geom_type}", field_name)
+    check_wgs84_geometry(geom, field_name)
+
+
+def check_wgs84_geometry(geom: BaseGeometry, field_name: str = "geometry") -> None:
+    """Check that ``geom`` is non-empty, finite, within WGS84 lon/lat ranges and valid.
+
+    Raises
+    ------
+    InvalidGeometry
+        Naming ``field_name``; for an invalid geometry the reason is shapely's
+        (e.g. ``"invalid geometry: Self-intersection[1 1]"``).
+    """
     if geom.is_empty:
         raise InvalidGeometry("must not be empty", field_name)
     minx, miny, maxx, maxy = geom.bounds

@@ -32,7 +32,7 @@ from geo.errors import (
     InvalidTreatment,
 )
 from geo.grid import GridSpec
-from geo.layer import TOWER_ID_PATTERN, Tower
+from geo.layer import TOWER_ID_PATTERN, Tower, check_wgs84_geometry
 from geo.observations import format_utc
 
 __all__ = [
@@ -72,17 +72,7 @@ def validate_area(geom: BaseGeometry, field_name: str = "geometry") -> None:
     if not isinstance(geom, Polygon | MultiPolygon):
         kind = getattr(geom, "geom_type", type(geom).__name__)
         raise InvalidGeometry(f"must be a Polygon or a MultiPolygon, not {kind}", field_name)
-    if geom.is_empty:
-        raise InvalidGeometry("must not be empty", field_name)
-    minx, miny, maxx, maxy = geom.bounds
-    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-        raise InvalidGeometry("coordinates must be finite numbers", field_name)
-    if minx < -180 or maxx > 180:
-        raise InvalidGeometry("longitude must be within [-180, 180]", field_name)
-    if miny < -90 or maxy > 90:
-        raise InvalidGeometry("latitude must be within [-90, 90]", field_name)
-    if not geom.is_valid:
-        raise InvalidGeometry(f"invalid geometry: {shapely.is_valid_reason(geom)}", field_name)
+    check_wgs84_geometry(geom, field_name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
+        # per-client compression would undo "the same bytes to every client" and cost CPU
+        # per socket on every fan-out; overlay messages are small JSON
+        ws_per_message_deflate=False,
     )
     # closes the AR streams with 1001 before uvicorn's own shutdown (which would say 1012)
     StreamServer(config, getattr(app.state, STATE_KEY)).run()

@@ -104,6 +104,14 @@ def _spatial(bbox: tuple[float, float, float, float] | None) -> dict[str, Any]:
     return {"bbox": [list(bbox) if bbox else full], "crs": CRS84}
 
 
+# Temporal extent of the temporal collections: open at both ends (a fixed value, so
+# /collections and /collections/{id} always agree).
+_OPEN_TEMPORAL = {
+    "interval": [[None, None]],
+    "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+}
+
+
 class TowersProvider(CollectionProvider):
     """The farm towers, from the in-memory tower layer."""
 
@@ -164,10 +172,7 @@ class ObservationsProvider(CollectionProvider):
         district = state.towers.current().district
         return {
             "spatial": _spatial(None if district.is_empty else district.bbox_wgs84),
-            "temporal": {
-                "interval": [[None, None]],
-                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
-            },
+            "temporal": _OPEN_TEMPORAL,
         }
 
 
@@ -260,10 +265,7 @@ class TreatmentsProvider(CollectionProvider):
         district = state.towers.current().district
         return {
             "spatial": _spatial(None if district.is_empty else district.bbox_wgs84),
-            "temporal": {
-                "interval": [[None, None]],
-                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
-            },
+            "temporal": _OPEN_TEMPORAL,
         }
 
 
