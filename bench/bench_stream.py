@@ -150,7 +150,14 @@ def serve_hub(port: int, send_timeout_s: float) -> None:
                 )
 
     uv = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="error", ws_max_size=65536, backlog=4096
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        ws_max_size=65536,
+        backlog=4096,
+        ws=os.environ.get("BENCH_WS", "auto"),
+        ws_per_message_deflate=False,
     )
     server = StreamServer(uv, runtime)
     if os.environ.get("BENCH_PROFILE"):  # cProfile of the server, for development
