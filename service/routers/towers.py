@@ -53,6 +53,7 @@ def _geojson(feature: dict[str, Any], status: int, headers: dict[str, str]) -> R
 async def create_tower(request: Request, state: StateDep) -> Response:
     """Add a tower given as a GeoJSON Feature whose ``id`` is the tower id (409 if taken)."""
     feature = await run_in_threadpool(_create, state, await read_json_body(request))
+    state.fields.notify()  # the field, zones and AR overlays follow the new tower
     location = absolute(request, f"{_ITEMS}/{feature['id']}")
     return _geojson(feature, 201, {"Location": location})
 
@@ -61,6 +62,7 @@ async def create_tower(request: Request, state: StateDep) -> Response:
 async def replace_tower(tower_id: str, request: Request, state: StateDep) -> Response:
     """Replace an existing tower (404 if there is none)."""
     feature = await run_in_threadpool(_replace, state, tower_id, await read_json_body(request))
+    state.fields.notify()
     return _geojson(feature, 200, {})
 
 
@@ -68,4 +70,5 @@ async def replace_tower(tower_id: str, request: Request, state: StateDep) -> Res
 async def delete_tower(tower_id: str, state: StateDep) -> Response:
     """Delete a tower (404 if there is none). Its observations are kept."""
     await run_in_threadpool(state.store.delete_tower, tower_id)
+    state.fields.notify()
     return Response(status_code=204)

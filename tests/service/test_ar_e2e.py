@@ -28,7 +28,7 @@ def demo_app(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Any]]
     settings = Settings(data_dir=tmp_path, field_debounce_s=0.0)
     store = open_store(settings)
     seed_demo(store, seed=7, end=END)
-    keys = {r.value: create_key(store, r)[0] for r in (Role.VIEWER, Role.SENSOR)}
+    keys = {r.value: create_key(store, r)[0] for r in (Role.VIEWER, Role.SENSOR, Role.ADMIN)}
     store.close()
     app = create_app(settings)
     with TestClient(app) as client:
@@ -36,12 +36,20 @@ def demo_app(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Any]]
 
 
 def _subscribe(ws: WebSocketTestSession, lon: float, lat: float, range_m: float = 250) -> None:
-    ws.send_text(json.dumps({
-        "type": "subscribe", "range_m": range_m, "convention": "geopose",
-        "layers": ["towers", "tiers", "heat", "zones"],
-        "viewer": {"position": {"lat": lat, "lon": lon, "h": 47.0},
-                   "quaternion": {"x": 0, "y": 0, "z": 0, "w": 1}},
-    }))
+    ws.send_text(
+        json.dumps(
+            {
+                "type": "subscribe",
+                "range_m": range_m,
+                "convention": "geopose",
+                "layers": ["towers", "tiers", "heat", "zones"],
+                "viewer": {
+                    "position": {"lat": lat, "lon": lon, "h": 47.0},
+                    "quaternion": {"x": 0, "y": 0, "z": 0, "w": 1},
+                },
+            }
+        )
+    )
 
 
 def _overlays_until(ws: WebSocketTestSession, predicate: Any, limit: int = 50) -> dict[str, Any]:
@@ -78,8 +86,11 @@ def test_demo_overlays_stream_with_valid_poses_and_assets(
     assert {"tower_marker", "tier_ring"} <= kinds
     for overlay in view.values():
         assert_valid_geopose(overlay["geopose"])
-    tier = next(o for o in view.values() if o["kind"] == "tier_ring"
-                and o["properties"]["tower_id"] == tower.id)
+    tier = next(
+        o
+        for o in view.values()
+        if o["kind"] == "tier_ring" and o["properties"]["tower_id"] == tower.id
+    )
     snapshot = state.fields.latest
     expected = snapshot.tier_values[(tower.id, tier["properties"]["tier"])][0]
     assert tier["properties"]["intensity"] == pytest.approx(expected, abs=1e-3)
@@ -104,12 +115,23 @@ def test_a_new_observation_reaches_the_subscriber_as_a_delta(
         _subscribe(ws, lon, lat, range_m=120)
         ring_id = f"tier:{tower.id}:0"
         before = _overlays_until(ws, lambda v: ring_id in v)[ring_id]
-        feature = {"type": "Feature", "id": "e2e-1",
-                   "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                   "properties": {"observed_at": "2026-11-01T11:59:00Z", "intensity": 1.0,
-                                  "source": "sensor", "tower_id": tower.id, "tier": 0}}
-        r = client.post("/observations", json={"type": "FeatureCollection", "features": [feature]},
-                        headers={"Authorization": f"Bearer {keys['sensor']}"})
+        feature = {
+            "type": "Feature",
+            "id": "e2e-1",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {
+                "observed_at": "2026-11-01T11:59:00Z",
+                "intensity": 1.0,
+                "source": "sensor",
+                "tower_id": tower.id,
+                "tier": 0,
+            },
+        }
+        r = client.post(
+            "/observations",
+            json={"type": "FeatureCollection", "features": [feature]},
+            headers={"Authorization": f"Bearer {keys['sensor']}"},
+        )
         assert r.status_code == 201
         t0 = time.monotonic()
         after = _overlays_until(
@@ -123,8 +145,32 @@ def test_stream_refuses_without_a_key(demo_app: tuple[TestClient, dict[str, str]
     client, _, _ = demo_app
     from starlette.websockets import WebSocketDisconnect
 
-    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(
-        "/ws/overlays", headers={"Authorization": "Bearer bm_wrong"}
-    ) as ws:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect(
+            "/ws/overlays", headers={"Authorization": "Bearer bm_wrong"}
+        ) as ws,
+    ):
         ws.receive_text()
     assert closed.value.code == 1008
+
+
+def test_deleting_a_tower_removes_its_overlays(
+    demo_app: tuple[TestClient, dict[str, str], Any],
+) -> None:
+    client, keys, state = demo_app
+    tower = state.towers.current().index.towers[7]
+    lon, lat = tower.centroid_lonlat
+    marker = f"tower:{tower.id}"
+    with client.websocket_connect(
+        "/ws/overlays", headers={"Authorization": f"Bearer {keys['viewer']}"}
+    ) as ws:
+        _subscribe(ws, lon, lat, range_m=120)
+        _overlays_until(ws, lambda v: marker in v)
+        r = client.delete(
+            f"/collections/towers/items/{tower.id}",
+            headers={"Authorization": f"Bearer {keys['admin']}"},
+        )
+        assert r.status_code == 204
+        view = _overlays_until(ws, lambda v: marker not in v)
+    assert not any(o["properties"].get("tower_id") == tower.id for o in view.values())
