@@ -40,3 +40,16 @@ def test_sqlite_stays_in_its_adapter() -> None:
         if "sqlite3" in _imports(p) and not p.name.startswith("gpkg")
     ]
     assert offenders == []
+
+
+def test_the_forecast_never_reads_the_outbreak_simulator() -> None:
+    """The demo outbreak is the ground truth forecasts are scored on: no shared code."""
+    for path in ROOT.glob("geo/forecast/**/*.py"):
+        tree = ast.parse(path.read_text())
+        modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        assert not any(m and m.startswith("geo.demo") for m in modules), path

@@ -1,0 +1,42 @@
+"""Forecasting of blight spread (a PoPS-style stochastic model on tower tiers).
+
+Modules:
+
+- :mod:`~geo.forecast.model`: hosts (one per tower tier), spread parameters (Poisson
+  spores, Cauchy/exponential short and long kernels, von Mises wind, a vertical kernel
+  within towers, latency, logistic growth, protection by treatments) and one day's step;
+- :mod:`~geo.forecast.ensemble`: Monte Carlo ensembles whose runs draw their start from
+  the interpolated field's standard error; daily probabilities, quantiles and the
+  blighted-tower curve with its 5-95 % band;
+- :mod:`~geo.forecast.skill`: Brier score and skill against persistence, reliability,
+  ROC AUC, Pontius quantity/allocation disagreement, Matthews correlation.
+
+Calibration, hindcasts and the HTTP API are still to come (issue 5). The model never
+reads :mod:`geo.demo`, whose simulator is the ground truth forecasts are scored on.
+"""
+
+from geo.forecast.skill import (
+    Disagreement,
+    ReliabilityCurve,
+    SkillReport,
+    brier_score,
+    brier_skill_score,
+    matthews_corrcoef,
+    pontius_disagreement,
+    reliability,
+    roc_auc,
+    skill_report,
+)
+
+__all__ = [
+    "Disagreement",
+    "ReliabilityCurve",
+    "SkillReport",
+    "brier_score",
+    "brier_skill_score",
+    "matthews_corrcoef",
+    "pontius_disagreement",
+    "reliability",
+    "roc_auc",
+    "skill_report",
+]
