@@ -9,9 +9,16 @@ Modules:
   the interpolated field's standard error; daily probabilities, quantiles and the
   blighted-tower curve with its 5-95 % band;
 - :mod:`~geo.forecast.skill`: Brier score and skill against persistence, reliability,
-  ROC AUC, Pontius quantity/allocation disagreement, Matthews correlation.
+  ROC AUC, Pontius quantity/allocation disagreement, Matthews correlation;
+- :mod:`~geo.forecast.observed`: observations as daily per-tier states;
+- :mod:`~geo.forecast.calibrate`: ABC calibration (rejection, then ABC-SMC updates with
+  new days only) of reproductive rate, kernel scale, long-range fraction and wind;
+- :mod:`~geo.forecast.hindcast`: calibrate up to T-h, forecast h days, score against
+  persistence per horizon;
+- :mod:`~geo.forecast.fronts`: 50 %/90 % probability fronts per day;
+- :mod:`~geo.forecast.scenario`: planned treatments as per-day host protection.
 
-Calibration, hindcasts and the HTTP API are still to come (issue 5). The model never
+The HTTP API (``POST /forecasts`` jobs) is still to come (issue 5). The model never
 reads :mod:`geo.demo`, whose simulator is the ground truth forecasts are scored on.
 """
 
