@@ -27,6 +27,7 @@ from service.routers import (
     towers,
     treatments,
 )
+from service.routers.forecasts import install_forecasts
 from service.settings import Settings
 from service.state import AppState, TowerLayerCache
 from service.store import Store
@@ -94,6 +95,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(assets.router)
     app.include_router(stream_router)
+    install_forecasts(app, state)
     preview.install(app, settings.vendor_dir)
     openapi_docs.install(app)
     return app
