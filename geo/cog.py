@@ -41,8 +41,12 @@ def grid_to_cog(grid: Grid, tags: Mapping[str, str] | None = None, blocksize: in
             dst.update_tags(**dict(tags or {}))
         with src_mem.open() as src, MemoryFile() as out_mem:
             rio_copy(
-                src, out_mem.name, driver="COG", blocksize=blocksize,
-                compress="DEFLATE", predictor=3, overview_resampling="average",
+                src,
+                out_mem.name,
+                driver="COG",
+                blocksize=blocksize,
+                compress="DEFLATE",
+                predictor=3,
+                overview_resampling="average",
             )
             return bytes(out_mem.read())
-

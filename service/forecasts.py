@@ -147,18 +147,26 @@ def compute_forecast(
         When the inputs cannot give a forecast.
     """
     frame = LocalFrame.from_crs(inputs.crs)
-    hosts0 = Hosts.from_towers(inputs.towers, frame)
+    hosts = Hosts.from_towers(inputs.towers, frame)
     days = inputs.horizon_days
     planned = [PlannedTreatment(day, t) for day, t in inputs.planned]
     schedule = protection_schedule(
-        hosts0, inputs.towers, frame, planned, list(inputs.applied), inputs.start, days
+        hosts, inputs.towers, frame, planned, list(inputs.applied), inputs.start, days
     )
-    # The model takes one protection per host: the mean over the horizon (a
-    # time-averaged stand-in for the decaying, day-dependent schedule).
-    hosts = dataclasses.replace(hosts0, protection=np.clip(schedule[1:].mean(axis=0), 0.0, 1.0))
+    # Protection varies by day: the model steps from day d with row d of the
+    # (decaying, day-dependent) schedule as the hosts' protection.
     mean, se = _start_arrays(hosts, inputs.tier_values)
     result = ensemble(
-        hosts, mean, se, SpreadParams(), days, inputs.runs, inputs.seed, inputs.threshold, progress
+        hosts,
+        mean,
+        se,
+        SpreadParams(),
+        days,
+        inputs.runs,
+        inputs.seed,
+        inputs.threshold,
+        progress,
+        protection_by_day=np.clip(schedule, 0.0, 1.0),
     )
     prob = np.clip(np.nan_to_num(result.probability, nan=0.0), 0.0, 1.0)
     levels = result.host_level

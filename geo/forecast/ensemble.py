@@ -34,7 +34,13 @@ import numpy.typing as npt
 from scipy.stats import truncnorm
 
 from geo.errors import InvalidParameter
-from geo.forecast.model import Hosts, SpreadParams, SpreadState, run
+from geo.forecast.model import (
+    Hosts,
+    SpreadParams,
+    SpreadState,
+    check_protection_by_day,
+    run,
+)
 
 __all__ = ["QUANTILES", "EnsembleResult", "draw_initial", "ensemble"]
 
@@ -205,6 +211,7 @@ def ensemble(
     *,
     max_memory_bytes: int = 256 * 2**20,
     quantile_bins: int = 100,
+    protection_by_day: npt.ArrayLike | None = None,
 ) -> EnsembleResult:
     """Run the spread model ``runs`` times from starts drawn from the field's error.
 
@@ -227,6 +234,12 @@ def ensemble(
     max_memory_bytes, quantile_bins : int
         Budget for the float32 trajectory stack and histogram resolution of the
         fallback (see the module docstring).
+    protection_by_day : array_like of float, shape (days + 1, n), optional
+        Day-dependent protection in [0, 1] (e.g. from
+        :func:`geo.forecast.scenario.protection_schedule`): row ``d`` is the hosts'
+        protection on day ``d``, replacing ``hosts.protection`` (see
+        :func:`geo.forecast.model.run`). When None, ``hosts.protection`` applies
+        every day.
 
     Returns
     -------
@@ -240,6 +253,7 @@ def ensemble(
     mean = np.asarray(initial_intensity_mean, dtype=np.float64)
     se = np.asarray(initial_intensity_se, dtype=np.float64)
     _check(hosts, mean, se, days, runs, threshold)
+    schedule = check_protection_by_day(protection_by_day, days, hosts.n)
     shape = (days + 1, hosts.n)
     above = np.zeros(shape, dtype=np.float64)
     total = np.zeros(shape, dtype=np.float64)
@@ -249,7 +263,7 @@ def ensemble(
     for r, child in enumerate(np.random.SeedSequence(seed).spawn(runs)):
         init_seq, run_seq = child.spawn(2)
         start = SpreadState.initial(draw_initial(mean, se, np.random.default_rng(init_seq)))
-        traj = run(hosts, start, params, days, run_seq)
+        traj = run(hosts, start, params, days, run_seq, protection_by_day=schedule)
         hit = traj > threshold
         above += hit
         total += traj

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
@@ -52,6 +52,7 @@ __all__ = [
     "Kernel",
     "SpreadParams",
     "SpreadState",
+    "check_protection_by_day",
     "run",
     "sample_distances",
     "step",
@@ -504,14 +505,62 @@ def step(
     return SpreadState(i, exposed, state.day + 1)
 
 
+def check_protection_by_day(
+    protection_by_day: npt.ArrayLike | None, days: int, n: int
+) -> FloatArray | None:
+    """``protection_by_day`` as a float array of shape ``(days + 1, n)`` in [0, 1].
+
+    Returns None when it is None.
+
+    Raises
+    ------
+    InvalidParameter
+        (field ``protection_by_day``) on a wrong shape or a value outside [0, 1].
+    """
+    if protection_by_day is None:
+        return None
+    arr = np.asarray(protection_by_day, dtype=np.float64)
+    if arr.shape != (days + 1, n):
+        raise InvalidParameter(
+            f"must have shape (days + 1, n) = ({days + 1}, {n}), got {arr.shape}",
+            "protection_by_day",
+        )
+    if not np.all(np.isfinite(arr) & (arr >= 0.0) & (arr <= 1.0)):
+        raise InvalidParameter("must hold finite values within [0, 1]", "protection_by_day")
+    return arr
+
+
+def _with_protection(hosts: Hosts, protection: FloatArray) -> Hosts:
+    """``hosts`` with another protection, sharing the (protection-free) cached layout."""
+    out = replace(hosts, protection=protection)
+    out.__dict__["layout"] = hosts.layout
+    return out
+
+
 def run(
     hosts: Hosts,
     initial: SpreadState,
     params: SpreadParams,
     days: int,
     seed: int | np.random.SeedSequence,
+    *,
+    protection_by_day: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """Run the model for ``days`` days from ``initial``.
+
+    Parameters
+    ----------
+    hosts : Hosts
+    initial : SpreadState
+    params : SpreadParams
+    days : int
+        Days to run (>= 0).
+    seed : int or numpy.random.SeedSequence
+    protection_by_day : array_like of float, shape (days + 1, n), optional
+        Day-dependent protection in [0, 1]: the step from day ``d`` to ``d + 1`` uses
+        row ``d`` as the hosts' protection (the last row is unused). When None,
+        ``hosts.protection`` applies every day. Protection does not change the number
+        of random draws, so runs with the same seed agree until the schedules differ.
 
     Returns
     -------
@@ -522,15 +571,18 @@ def run(
     Raises
     ------
     InvalidParameter
-        If ``days`` is negative or the state does not match the hosts.
+        If ``days`` is negative, the state does not match the hosts or
+        ``protection_by_day`` is malformed.
     """
     if days < 0:
         raise InvalidParameter("must be >= 0", "days")
+    schedule = check_protection_by_day(protection_by_day, days, hosts.n)
     rng = np.random.default_rng(seed)
     out = np.empty((days + 1, hosts.n), dtype=np.float64)
     state = initial
     out[0] = state.intensity
     for d in range(days):
-        state = step(hosts, state, params, rng)
+        day_hosts = hosts if schedule is None else _with_protection(hosts, schedule[d])
+        state = step(day_hosts, state, params, rng)
         out[d + 1] = state.intensity
     return out

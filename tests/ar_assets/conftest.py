@@ -32,7 +32,6 @@ GROUND_M = 45.0
 """Ellipsoidal height of the synthetic district's ground."""
 
 
-
 def issues(report: Report) -> list[tuple[str, str, str]]:
     """(code, pointer, message) of every issue in a validator report, for assert messages."""
     return [(m["code"], m.get("pointer", ""), m["message"]) for m in report["issues"]["messages"]]

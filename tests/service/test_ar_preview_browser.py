@@ -21,8 +21,9 @@ THREE = Path(__file__).resolve().parents[2] / "node_modules" / "three" / "build"
 
 
 def _require_tools() -> None:
-    missing = [n for n, ok in (("chromium", CHROMIUM), ("three.js (npm ci)", THREE.is_file()))
-               if not ok]
+    missing = [
+        n for n, ok in (("chromium", CHROMIUM), ("three.js (npm ci)", THREE.is_file())) if not ok
+    ]
     if missing:
         reason = f"missing: {', '.join(missing)} (make install; apt-get install chromium)"
         if IN_CI:
@@ -46,9 +47,15 @@ def test_preview_renders_the_overlays(
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader",
-                  "--enable-unsafe-swiftshader", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--use-angle=swiftshader",
+                "--enable-unsafe-swiftshader",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
         )
         try:
             page = browser.new_page(viewport={"width": 960, "height": 640})

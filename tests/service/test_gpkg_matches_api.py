@@ -34,6 +34,7 @@ def test_gdal_sees_what_the_api_serves(
     row = next(r for r in gdal["rows"]["towers"] if r["tower_id"] == "T004")
     assert row["name"] == api_tower["properties"]["name"]
     # the service keeps working after GDAL looked at the file from another process
-    more = client.post("/observations", json=collection([observation(99)]),
-                       headers=auth(keys["sensor"]))
+    more = client.post(
+        "/observations", json=collection([observation(99)]), headers=auth(keys["sensor"])
+    )
     assert more.status_code == 201

@@ -176,3 +176,53 @@ def test_rejects_negative_se(hosts: Hosts) -> None:
     with pytest.raises(InvalidParameter) as err:
         ensemble(hosts, source(hosts), np.full(hosts.n, -0.1), PARAMS, days=1, runs=1, seed=0)
     assert err.value.field == "initial_intensity_se"
+
+
+def test_protection_by_day_stops_establishment_from_day_k(hosts: Hosts) -> None:
+    days, k = 15, 5
+    schedule = np.zeros((days + 1, hosts.n))
+    schedule[k:] = 1.0
+    args = (hosts, source(hosts), np.zeros(hosts.n), PARAMS, days, 20, 3)
+    free = ensemble(*args)
+    shielded = ensemble(*args, protection_by_day=schedule)
+    # Same seed, same protection up to day k: identical trajectories.
+    np.testing.assert_array_equal(shielded.mean_intensity[: k + 1], free.mean_intensity[: k + 1])
+    np.testing.assert_array_equal(shielded.probability[: k + 1], free.probability[: k + 1])
+    np.testing.assert_array_equal(
+        shielded.towers_blighted[:, : k + 1], free.towers_blighted[:, : k + 1]
+    )
+    # From day k on, nothing establishes nor grows.
+    np.testing.assert_array_equal(
+        shielded.mean_intensity[k:],
+        np.broadcast_to(shielded.mean_intensity[k], (days + 1 - k, hosts.n)),
+    )
+    assert np.all(shielded.towers_blighted[:, k:] == shielded.towers_blighted[:, [k]])
+    assert np.all(shielded.towers_blighted[:, k:] <= free.towers_blighted[:, k:])
+    assert np.all(shielded.probability[k:] <= free.probability[k:])
+    assert shielded.mean_intensity[-1].sum() < free.mean_intensity[-1].sum()
+
+
+def test_protection_by_day_constant_matches_hosts_protection(hosts: Hosts) -> None:
+    prot = np.linspace(0.0, 0.8, hosts.n)
+    args = (source(hosts), np.zeros(hosts.n), PARAMS, 10, 5, 4)
+    fixed = ensemble(replace(hosts, protection=prot), *args)
+    daily = ensemble(hosts, *args, protection_by_day=np.tile(prot, (11, 1)))
+    np.testing.assert_array_equal(daily.mean_intensity, fixed.mean_intensity)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        np.zeros((10, 15)),
+        np.zeros((11, 14)),
+        np.zeros(15),
+        np.full((11, 15), 1.5),
+        np.full((11, 15), np.nan),
+    ],
+)
+def test_rejects_bad_protection_by_day(hosts: Hosts, schedule: np.ndarray) -> None:
+    with pytest.raises(InvalidParameter) as err:
+        ensemble(
+            hosts, source(hosts), np.zeros(hosts.n), PARAMS, 10, 2, 0, protection_by_day=schedule
+        )
+    assert err.value.field == "protection_by_day"
