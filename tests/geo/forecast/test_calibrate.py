@@ -19,28 +19,12 @@ from geo.forecast.calibrate import (
 )
 from geo.forecast.model import Hosts, SpreadParams, SpreadState, run
 from geo.forecast.observed import ObservedSeries
+from tests.geo.forecast.hosts import grid_hosts
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
 BASE = SpreadParams(short_kernel="exponential", growth_rate_per_day=0.3, within_tower_fraction=0.3)
 TRUE = replace(BASE, reproductive_rate=8.0, short_scale_m=20.0)
 PRIORS = DEFAULT_PRIORS[:2]  # reproductive_rate, short_scale_m
-
-
-def grid_hosts(side: int = 8, spacing_m: float = 20.0) -> Hosts:
-    """``side`` x ``side`` towers of three tiers each, ``spacing_m`` apart."""
-    g = np.arange(side) * spacing_m
-    gx, gy = np.meshgrid(g, g)
-    n = side * side * 3
-    return Hosts(
-        x_m=np.repeat(gx.ravel(), 3),
-        y_m=np.repeat(gy.ravel(), 3),
-        z_m=np.tile([1.0, 4.0, 7.0], side * side),
-        tower_index=np.repeat(np.arange(side * side), 3),
-        susceptible_fraction=np.ones(n),
-        protection=np.zeros(n),
-        removed=np.zeros(n, bool),
-        level=np.tile([0, 1, 2], side * side),
-    )
 
 
 def seeded(hosts: Hosts) -> np.ndarray:
