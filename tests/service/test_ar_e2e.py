@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,12 +132,10 @@ def test_a_new_observation_reaches_the_subscriber_as_a_delta(
             headers={"Authorization": f"Bearer {keys['sensor']}"},
         )
         assert r.status_code == 201
-        t0 = time.monotonic()
         after = _overlays_until(
             ws, lambda v: v.get(ring_id, before)["version"] > before["version"]
         )[ring_id]
     assert after["properties"]["intensity"] > before["properties"]["intensity"]
-    assert time.monotonic() - t0 < 30
 
 
 def test_stream_refuses_without_a_key(demo_app: tuple[TestClient, dict[str, str], Any]) -> None:
