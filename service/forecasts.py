@@ -33,10 +33,10 @@ from anyio import to_thread
 
 from geo.crs import LocalFrame
 from geo.forecast.ensemble import ensemble
-from geo.forecast.fronts import forecast_fronts
+from geo.forecast.fronts import forecast_fronts, probability_grid
 from geo.forecast.model import Hosts, SpreadParams
 from geo.forecast.scenario import PlannedTreatment, protection_schedule
-from geo.grid import GridSpec
+from geo.grid import Grid, GridSpec
 from geo.layer import Tower
 from geo.treatments import Treatment
 
@@ -45,6 +45,7 @@ __all__ = [
     "ForecastInputs",
     "ForecastJob",
     "ForecastManager",
+    "ForecastOutput",
     "JobStatus",
     "compute_forecast",
 ]
@@ -96,6 +97,37 @@ class ForecastInputs:
     threshold: float
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class ForecastOutput:
+    """A finished forecast: its JSON result and its probability grids.
+
+    Attributes
+    ----------
+    result : dict
+        The JSON-safe result of the job resource.
+    probability : numpy.ndarray of float32, shape (days, height, width)
+        Probability of blight on the field's grid for days ``1 .. horizon_days``
+        (:func:`geo.forecast.fronts.probability_grid` of the per-tier probabilities).
+    grid : tuple of (crs, west_m, north_m, resolution_m, width, height)
+        The grid of ``probability`` (``crs`` as ``"EPSG:<code>"`` or WKT).
+    """
+
+    result: dict[str, Any]
+    probability: np.ndarray
+    grid: tuple[str, float, float, float, int, int]
+
+    def spec(self) -> GridSpec:
+        """The :class:`GridSpec` of :attr:`probability`."""
+        crs, west, north, res, width, height = self.grid
+        return GridSpec(LocalFrame.from_crs(crs).crs, west, north, res, width, height)
+
+    def grids(self) -> list[Grid]:
+        """One :class:`Grid` per forecast day (variance 0: the probability is the value)."""
+        spec = self.spec()
+        zeros = np.zeros(spec.shape)
+        return [Grid(spec, day.astype(np.float64), zeros) for day in self.probability]
+
+
 def calibration() -> dict[str, Any]:
     """The spread parameters used: the model's prior defaults (not fitted yet)."""
     return {
@@ -134,7 +166,7 @@ def _start_arrays(hosts: Hosts, tier_values: dict[tuple[str, int], tuple[float, 
 
 def compute_forecast(
     inputs: ForecastInputs, progress: Callable[[int, int], None] | None = None
-) -> dict[str, Any]:
+) -> ForecastOutput:
     """Run the ensemble forecast of ``inputs`` (blocking) and describe it as JSON.
 
     ``progress(done, runs)`` is called after each run and may raise to stop the job.
@@ -195,7 +227,8 @@ def compute_forecast(
     west, north, res, width, height = inputs.grid
     spec = GridSpec(frame.crs, west, north, res, width, height)
     fronts = forecast_fronts(hosts, prob, spec, frame, FRONT_LEVELS, range(1, days + 1))
-    return _finite(
+    grids = np.stack([probability_grid(hosts, prob[d], spec) for d in range(1, days + 1)])
+    result = _finite(
         {
             "threshold": inputs.threshold,
             "start": inputs.start.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -209,9 +242,12 @@ def compute_forecast(
             "skill": {"status": "not computed", "reason": "hindcast scoring is not wired yet"},
         }
     )
+    return ForecastOutput(
+        result, grids.astype(np.float32), (inputs.crs, west, north, res, width, height)
+    )
 
 
-def _work(inputs: ForecastInputs, percent: Any, cancel: Any) -> dict[str, Any]:
+def _work(inputs: ForecastInputs, percent: Any, cancel: Any) -> ForecastOutput:
     """Worker-process entry point: run with progress into ``percent``, stop on ``cancel``."""
 
     def progress(done: int, total: int) -> None:
@@ -237,8 +273,10 @@ class ForecastJob:
     progress: int = 0
     result: dict[str, Any] | None = None
     error: str | None = None
+    output: ForecastOutput | None = field(default=None, repr=False)
+    finished_at: datetime | None = None
     cancel: Any = field(default=None, repr=False)
-    future: Future[dict[str, Any]] | None = field(default=None, repr=False)
+    future: Future[ForecastOutput] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON job resource."""
@@ -348,7 +386,7 @@ class ForecastManager:
                     job.status = "running"
                 job.progress = max(job.progress, value)
         try:
-            result = waiter.result()
+            output = waiter.result()
         except (CancelledError, _Cancelled):
             job.status = "cancelled"
         except Exception as exc:  # the job resource reports it; the service goes on
@@ -357,7 +395,21 @@ class ForecastManager:
                 job.status, job.error = "failed", _reason(exc)
         else:
             if job.status != "cancelled":
-                job.status, job.progress, job.result = "done", 100, result
+                job.output, job.finished_at = output, datetime.now(UTC)
+                job.status, job.progress, job.result = "done", 100, output.result
+
+    def latest_done(self) -> ForecastJob | None:
+        """The most recently finished job that is ``done``, if any."""
+        done = [j for j in self._jobs.values() if j.status == "done" and j.output is not None]
+        return max(done, key=lambda j: j.finished_at or j.created_at, default=None)
+
+    def latest_probability_grids(self) -> tuple[str, int, list[Grid]] | None:
+        """The latest finished forecast's probability grids: job id, data version, and
+        one :class:`geo.grid.Grid` per forecast day (day 1 first), values in [0, 1]."""
+        job = self.latest_done()
+        if job is None or job.output is None:
+            return None
+        return job.id, job.data_version, job.output.grids()
 
     def cancel(self, job_id: str) -> ForecastJob | None:
         """Cancel a queued or running job (finished jobs stay as they are)."""

@@ -228,3 +228,22 @@ def test_bad_bodies_name_the_field(
     r = fclient.post("/forecasts", json=body, headers=planner)
     assert r.status_code == 422, r.text
     assert field in [e["field"] for e in r.json()["errors"]]
+
+
+@pytest.mark.usefixtures("demo")
+def test_latest_probability_grids_are_the_finished_forecasts_days(
+    fclient: TestClient, fstate: AppState, planner: dict[str, str]
+) -> None:
+    manager = getattr(fclient.app.state, MANAGER_KEY)
+    assert manager.latest_probability_grids() is None
+    body = _run(fclient, planner, **SMALL)
+    latest = manager.latest_probability_grids()
+    assert latest is not None
+    job_id, version, grids = latest
+    assert job_id == body["id"] and version == fstate.store.data_version()
+    field = fclient.get("/fields/blight", headers=planner).json()
+    assert len(grids) == 3
+    for grid in grids:
+        assert grid.values.shape == (field["height"], field["width"])
+        assert grid.spec.transform[:6] == tuple(field["transform"])
+        assert float(grid.values.min()) >= 0.0 and float(grid.values.max()) <= 1.0
