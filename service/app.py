@@ -26,6 +26,7 @@ from service.routers import (
     preview,
     towers,
     treatments,
+    webmap,
 )
 from service.routers.forecasts import install_forecasts
 from service.settings import Settings
@@ -97,5 +98,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(stream_router)
     install_forecasts(app, state)
     preview.install(app, settings.vendor_dir)
+    webmap.install(app, settings.vendor_dir)
     openapi_docs.install(app)
     return app

@@ -1,0 +1,492 @@
+// The planners' live map: the district's own layers in MapLibre GL JS (vendored from npm,
+// no basemap, nothing fetched from outside the service), kept current by the AR overlay
+// stream /ws/overlays (docs/ar-protocol.md). Tower colours come from the stream's tower
+// markers (the colormap the AR clients see); every delta also re-reads the field's data
+// version and, when it moved, the towers, the zones and the raster tiles (cache-busted
+// with ?v=<data version>), so the map follows new observations without a reload.
+import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
+
+const MAX_RANGE_M = 2000; // range_m maximum of ar-protocol.schema.json
+const TMS = "WebMercatorQuad";
+const NO_DATA = "#9e9e9e";
+const RASTERS = { blight: { opacity: 0.7 }, uncertainty: { opacity: 0.7 }, forecast: { opacity: 0.75 } };
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  ready: false, live: false, dataVersion: null, towers: 0, markers: 0, messages: 0,
+  deltas: 0, errors: [], rasters: {}, legends: {}, forecastDays: [], selected: null,
+};
+window.__map = state;
+
+let key = new URLSearchParams(location.hash.slice(1)).get("key") ?? "";
+const towersById = new Map(); // tower id -> GeoJSON feature from /collections/towers/items
+const markers = new Map(); // tower id -> {color, intensity} from the stream's tower markers
+const stream = { epoch: null, offset: null, socket: null, retry: 0 };
+
+async function api(path) {
+  const headers = key ? { Authorization: `Bearer ${key}` } : {};
+  const response = await fetch(path, { headers });
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail ?? detail; } catch { /* not JSON */ }
+    const error = new Error(`${path}: ${response.status} ${detail}`);
+    error.status = response.status;
+    throw error;
+  }
+  return response.json();
+}
+
+function fail(error) {
+  state.errors.push(String(error.message ?? error));
+  report();
+}
+
+// ---------------------------------------------------------------- legends and colours
+
+function legendStops(legend) {
+  // [[value, "#rrggbb"], ...] from /legend/{layer}.json
+  const stops = legend.stops ?? legend.colors ?? [];
+  return stops.map((s) => (Array.isArray(s) ? [s[0], s[1]] : [s.value, s.color]));
+}
+
+function colorExpression(layer, input, fallback) {
+  const legend = state.legends[layer];
+  if (!legend) return fallback;
+  const stops = legendStops(legend).flat();
+  return ["case", ["==", input, null], NO_DATA, ["interpolate", ["linear"], input, ...stops]];
+}
+
+function colorAt(layer, value) {
+  const legend = state.legends[layer];
+  if (!legend || value === null || value === undefined) return NO_DATA;
+  const stops = legendStops(legend);
+  let best = stops[0];
+  for (const stop of stops) if (Math.abs(stop[0] - value) < Math.abs(best[0] - value)) best = stop;
+  return best[1];
+}
+
+async function loadLegend(layer) {
+  try {
+    state.legends[layer] = await api(`/legend/${layer}.json`);
+  } catch (error) {
+    if (error.status !== 404) fail(error);
+    return;
+  }
+  const stops = legendStops(state.legends[layer]);
+  const box = document.createElement("div");
+  box.className = "legend";
+  box.dataset.layer = layer;
+  const title = state.legends[layer].title ?? layer;
+  const units = state.legends[layer].units ? ` (${state.legends[layer].units})` : "";
+  const lo = stops[0][0], hi = stops[stops.length - 1][0];
+  const ramp = stops.map(([v, c]) => `${c} ${(100 * (v - lo)) / (hi - lo)}%`).join(", ");
+  box.innerHTML = `<div>${title}${units}</div><div class="ramp"></div>
+    <div class="ticks"><span>${lo}</span><span>${(lo + hi) / 2}</span><span>${hi}</span></div>`;
+  box.querySelector(".ramp").style.background = `linear-gradient(to right, ${ramp})`;
+  $("legends").append(box);
+}
+
+// ---------------------------------------------------------------- map layers
+
+const map = new maplibregl.Map({
+  container: "map",
+  style: {
+    version: 8,
+    sources: {},
+    layers: [{ id: "background", type: "background", paint: { "background-color": "#eceae4" } }],
+  },
+  attributionControl: { compact: true, customAttribution: "blightmap" },
+  center: [0, 0],
+  zoom: 1,
+});
+map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
+map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+
+function centroid(geometry) {
+  if (geometry.type === "Point") return geometry.coordinates;
+  const ring = geometry.type === "Polygon" ? geometry.coordinates[0] : geometry.coordinates[0][0];
+  const points = ring.slice(0, -1);
+  const sum = points.reduce((a, p) => [a[0] + p[0], a[1] + p[1]], [0, 0]);
+  return [sum[0] / points.length, sum[1] / points.length];
+}
+
+function towerSources() {
+  const features = [...towersById.values()].map((f) => ({
+    type: "Feature", geometry: f.geometry,
+    properties: { tower_id: f.id, name: f.properties.name ?? f.id },
+  }));
+  const points = features.map((f) => ({ ...f, geometry: { type: "Point", coordinates: centroid(f.geometry) } }));
+  return [
+    { type: "FeatureCollection", features },
+    { type: "FeatureCollection", features: points },
+  ];
+}
+
+function addVectorLayers(zones) {
+  const [polygons, points] = towerSources();
+  map.addSource("zones", { type: "geojson", data: zones });
+  map.addSource("towers", { type: "geojson", data: polygons, promoteId: "tower_id" });
+  map.addSource("tower-points", { type: "geojson", data: points, promoteId: "tower_id" });
+  const band = ["/", ["+", ["get", "threshold_min"], ["get", "threshold_max"]], 2];
+  map.addLayer({
+    id: "zones-fill", type: "fill", source: "zones",
+    paint: { "fill-color": colorExpression("blight", band, "#b08d57"), "fill-opacity": 0.3 },
+  });
+  map.addLayer({
+    id: "zones-line", type: "line", source: "zones",
+    paint: { "line-color": "#3d3323", "line-width": 1.2, "line-dasharray": [3, 2] },
+  });
+  const color = ["coalesce", ["feature-state", "color"], NO_DATA];
+  map.addLayer({
+    id: "towers-fill", type: "fill", source: "towers",
+    paint: { "fill-color": color, "fill-opacity": 0.95 },
+  });
+  map.addLayer({
+    id: "towers-line", type: "line", source: "towers",
+    paint: {
+      "line-color": ["case", ["boolean", ["feature-state", "selected"], false], "#d7191c", "#1d2430"],
+      "line-width": ["case", ["boolean", ["feature-state", "selected"], false], 3, 1],
+    },
+  });
+  map.addLayer({
+    id: "towers-dot", type: "circle", source: "tower-points",
+    paint: {
+      "circle-color": color,
+      "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 3, 16, 6, 18, 4],
+      "circle-stroke-color": "#1d2430",
+      "circle-stroke-width": 1,
+      "circle-opacity": ["interpolate", ["linear"], ["zoom"], 17, 1, 18.5, 0],
+      "circle-stroke-opacity": ["interpolate", ["linear"], ["zoom"], 17, 1, 18.5, 0],
+    },
+  });
+}
+
+function tileUrl(template, version, extra = "") {
+  const joiner = template.includes("?") ? "&" : "?";
+  return `${template}${joiner}v=${version}${extra}`;
+}
+
+function forecastQuery() {
+  return `&day=${$("day").value}`;
+}
+
+async function addRaster(layer) {
+  let tilejson;
+  try {
+    tilejson = await api(`/tiles/${layer}/${TMS}/tilejson.json`);
+  } catch (error) {
+    state.rasters[layer] = `unavailable (${error.status ?? "error"})`;
+    if (error.status !== 404 && error.status !== 409) fail(error);
+    return false;
+  }
+  const extra = layer === "forecast" ? forecastQuery() : "";
+  map.addSource(layer, {
+    type: "raster",
+    tiles: [tileUrl(tilejson.tiles[0], state.dataVersion, extra)],
+    tileSize: 256,
+    bounds: tilejson.bounds,
+    minzoom: tilejson.minzoom ?? 0,
+    maxzoom: tilejson.maxzoom ?? 22,
+  });
+  state.rasters[layer] = { template: tilejson.tiles[0] };
+  const visible = document.querySelector(`[data-layers="${layer}"]`)?.checked ?? false;
+  map.addLayer(
+    {
+      id: layer, type: "raster", source: layer,
+      layout: { visibility: visible ? "visible" : "none" },
+      paint: { "raster-opacity": RASTERS[layer].opacity, "raster-fade-duration": 0 },
+    },
+    "zones-fill",
+  );
+  return true;
+}
+
+function refreshRasters() {
+  for (const [layer, raster] of Object.entries(state.rasters)) {
+    if (!raster.template || !map.getSource(layer)) continue;
+    const extra = layer === "forecast" ? forecastQuery() : "";
+    map.getSource(layer).setTiles([tileUrl(raster.template, state.dataVersion, extra)]);
+  }
+}
+
+// ---------------------------------------------------------------- forecast day slider
+
+async function setUpForecast() {
+  if (map.getSource("forecast")) return;
+  if (!(await addRaster("forecast"))) return;
+  const info = state.rasters.forecast;
+  const tilejson = await api(`/tiles/forecast/${TMS}/tilejson.json`);
+  const days = tilejson.days ?? tilejson["blightmap:days"] ?? [];
+  state.forecastDays = days;
+  info.days = days;
+  if (days.length) {
+    $("day").min = Math.min(...days);
+    $("day").max = Math.max(...days);
+    $("day").value = Math.min(...days);
+  }
+  $("day-label").textContent = `day ${$("day").value}`;
+  $("forecast").hidden = false;
+  $("forecast-toggle").hidden = false;
+  await loadLegend("forecast");
+}
+
+$("day").addEventListener("input", () => {
+  $("day-label").textContent = `day ${$("day").value}`;
+  refreshRasters();
+});
+
+// ---------------------------------------------------------------- towers from the stream
+
+function paintTower(id) {
+  if (!map.getSource("towers")) return;
+  const marker = markers.get(id);
+  const paint = marker ? { color: marker.color, intensity: marker.intensity } : { color: null, intensity: null };
+  for (const source of ["towers", "tower-points"]) map.setFeatureState({ source, id }, paint);
+}
+
+function applyOverlay(overlay) {
+  if (overlay.kind !== "tower_marker") return;
+  const id = overlay.properties.tower_id;
+  markers.set(id, { color: overlay.style.color, intensity: overlay.properties.intensity_max, overlay: overlay.id });
+  paintTower(id);
+}
+
+function removeOverlay(overlayId) {
+  if (!overlayId.startsWith("tower:")) return;
+  const id = overlayId.slice("tower:".length);
+  markers.delete(id);
+  paintTower(id);
+}
+
+function onStreamMessage(message) {
+  state.messages += 1;
+  if (message.offset !== undefined) { stream.epoch = message.epoch; stream.offset = message.offset; }
+  if (message.type === "snapshot") {
+    const before = [...markers.keys()];
+    markers.clear();
+    before.forEach(paintTower);
+    message.overlays.forEach(applyOverlay);
+    state.live = true;
+    scheduleRefresh();
+  } else if (message.type === "delta") {
+    state.deltas += 1;
+    message.upserts.forEach(applyOverlay);
+    message.removes.forEach(removeOverlay);
+    scheduleRefresh();
+  } else if (message.type === "error") {
+    fail(new Error(`stream: ${message.code}: ${message.detail}`));
+  }
+  state.markers = markers.size;
+  report();
+}
+
+function districtView() {
+  // Viewer at the centre of the towers' extent, range covering the farthest corner.
+  const lons = [], lats = [];
+  for (const f of towersById.values()) { const [x, y] = centroid(f.geometry); lons.push(x); lats.push(y); }
+  const lon = (Math.min(...lons) + Math.max(...lons)) / 2, lat = (Math.min(...lats) + Math.max(...lats)) / 2;
+  const dx = ((Math.max(...lons) - Math.min(...lons)) / 2) * 111320 * Math.cos((lat * Math.PI) / 180);
+  const dy = ((Math.max(...lats) - Math.min(...lats)) / 2) * 110540;
+  const range = Math.min(MAX_RANGE_M, Math.ceil(Math.hypot(dx, dy) + 50));
+  return { lon, lat, range };
+}
+
+function connect() {
+  if (!key) { $("keyform").hidden = false; report(); return; }
+  $("keyform").hidden = true;
+  const { lon, lat, range } = districtView();
+  state.rangeM = range;
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/overlays`);
+  stream.socket = ws;
+  ws.onopen = () => {
+    ws.send(JSON.stringify({ type: "auth", key }));
+    const subscribe = {
+      type: "subscribe", range_m: range, layers: ["towers"], convention: "geopose",
+      viewer: { position: { lon, lat, h: 0 }, quaternion: { x: 0, y: 0, z: 0, w: 1 } },
+    };
+    if (stream.epoch !== null) subscribe.resume = { epoch: stream.epoch, offset: stream.offset };
+    ws.send(JSON.stringify(subscribe));
+  };
+  ws.onmessage = (event) => onStreamMessage(JSON.parse(event.data));
+  ws.onclose = (event) => {
+    state.live = false;
+    state.closeCode = event.code;
+    report();
+    if (event.code === 1008) { $("keyform").hidden = false; return; } // refused key: ask again
+    stream.retry = Math.min(stream.retry + 1, 5);
+    setTimeout(connect, 1000 * stream.retry);
+  };
+}
+
+$("keyform").addEventListener("submit", (event) => {
+  event.preventDefault();
+  key = $("key").value.trim();
+  history.replaceState(null, "", `#key=${encodeURIComponent(key)}`);
+  stream.retry = 0;
+  connect();
+});
+
+// ---------------------------------------------------------------- data refresh
+
+let refreshing = null, refreshAgain = false;
+
+function scheduleRefresh() {
+  if (refreshing) { refreshAgain = true; return; }
+  refreshing = refresh().catch(fail).finally(() => {
+    refreshing = null;
+    if (refreshAgain) { refreshAgain = false; scheduleRefresh(); }
+  });
+}
+
+async function loadTowers() {
+  const body = await api("/collections/towers/items?limit=10000");
+  towersById.clear();
+  for (const feature of body.features) towersById.set(feature.id, feature);
+  state.towers = towersById.size;
+  return body;
+}
+
+async function refresh() {
+  const field = await api("/fields/blight");
+  if (field.data_version === state.dataVersion) return;
+  state.dataVersion = field.data_version;
+  const [, zones] = await Promise.all([loadTowers(), api("/collections/zones/items?limit=10000")]);
+  const [polygons, points] = towerSources();
+  map.getSource("towers").setData(polygons);
+  map.getSource("tower-points").setData(points);
+  map.getSource("zones").setData(zones);
+  [...markers.keys()].forEach(paintTower);
+  refreshRasters();
+  await setUpForecast();
+  if (state.selected) await showTower(state.selected);
+  report();
+}
+
+// ---------------------------------------------------------------- tower panel
+
+const fmt = (v, digits = 3) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
+
+function cell(text, className = "") {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function swatched(value) {
+  const td = cell(fmt(value), "num");
+  const swatch = document.createElement("span");
+  swatch.className = "swatch";
+  swatch.style.background = colorAt("blight", value);
+  td.prepend(swatch);
+  return td;
+}
+
+function renderTiers(feature) {
+  const body = $("tower-tiers").tBodies[0];
+  body.replaceChildren();
+  for (const tier of [...feature.properties.tiers].reverse()) {
+    const row = document.createElement("tr");
+    row.dataset.tier = tier.level;
+    row.append(cell(tier.level), cell(tier.crop ?? ""), swatched(tier.intensity), cell(fmt(tier.std_error), "num"));
+    body.append(row);
+  }
+}
+
+function renderHistory(observations) {
+  const svg = $("tower-chart");
+  const times = observations.map((o) => Date.parse(o.properties.observed_at));
+  const t0 = Math.min(...times), t1 = Math.max(...times);
+  const ns = "http://www.w3.org/2000/svg";
+  svg.replaceChildren();
+  observations.forEach((o, i) => {
+    const dot = document.createElementNS(ns, "circle");
+    dot.setAttribute("cx", String(t1 > t0 ? 4 + (292 * (times[i] - t0)) / (t1 - t0) : 150));
+    dot.setAttribute("cy", String(86 - 82 * Math.min(1, Math.max(0, o.properties.intensity))));
+    dot.setAttribute("r", "2");
+    dot.setAttribute("fill", colorAt("blight", o.properties.intensity));
+    dot.setAttribute("stroke", "#1d2430");
+    dot.setAttribute("stroke-width", "0.4");
+    svg.append(dot);
+  });
+  const body = $("tower-history").tBodies[0];
+  body.replaceChildren();
+  for (const o of observations.slice(-8).reverse()) {
+    const row = document.createElement("tr");
+    const when = o.properties.observed_at.replace("T", " ").slice(0, 16);
+    row.append(cell(when), cell(o.properties.tier ?? "–"), swatched(o.properties.intensity), cell(o.properties.source));
+    body.append(row);
+  }
+}
+
+async function showTower(id) {
+  const feature = towersById.get(id);
+  if (!feature) { closeTower(); return; }
+  if (state.selected && state.selected !== id) map.setFeatureState({ source: "towers", id: state.selected }, { selected: false });
+  state.selected = id;
+  map.setFeatureState({ source: "towers", id }, { selected: true });
+  $("tower").hidden = false;
+  $("tower").dataset.tower = id;
+  $("tower-title").textContent = `${feature.properties.name ?? id} (${id})`;
+  const marker = markers.get(id);
+  $("tower-summary").textContent = `highest tier intensity ${fmt(marker?.intensity ?? feature.properties.intensity_max)}` +
+    ` · data version ${feature.properties.field_version ?? state.dataVersion}`;
+  renderTiers(feature);
+  const query = `/collections/observations/items?tower_id=${encodeURIComponent(id)}`;
+  const count = (await api(`${query}&limit=1`)).numberMatched ?? 0;
+  const page = await api(`${query}&limit=200&offset=${Math.max(0, count - 200)}`);
+  if (state.selected === id) renderHistory(page.features);
+  state.historyCount = count;
+}
+
+function closeTower() {
+  if (state.selected) map.setFeatureState({ source: "towers", id: state.selected }, { selected: false });
+  state.selected = null;
+  $("tower").hidden = true;
+}
+
+$("tower-close").addEventListener("click", closeTower);
+
+// ---------------------------------------------------------------- status and start
+
+function report() {
+  const status = $("status");
+  const version = state.dataVersion ?? "–";
+  if (!key) status.textContent = `no key · data version ${version} (enter a viewer key for live updates)`;
+  else if (state.live) status.textContent = `live · data version ${version}`;
+  else status.textContent = `offline${state.closeCode ? ` (closed ${state.closeCode})` : ""} · data version ${version}`;
+  if (state.errors.length) status.textContent += ` · error: ${state.errors[state.errors.length - 1]}`;
+  status.classList.toggle("down", !state.live);
+}
+
+for (const box of document.querySelectorAll("[data-layers]")) {
+  box.addEventListener("change", () => {
+    for (const id of box.dataset.layers.split(",")) {
+      if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", box.checked ? "visible" : "none");
+    }
+  });
+}
+
+async function start() {
+  const [field, , zones] = await Promise.all([
+    api("/fields/blight"), loadTowers(), api("/collections/zones/items?limit=10000"),
+    new Promise((resolve) => map.once("load", resolve)),
+  ]);
+  state.dataVersion = field.data_version;
+  await Promise.all([loadLegend("blight"), loadLegend("uncertainty")]);
+  addVectorLayers(zones);
+  await addRaster("blight");
+  await addRaster("uncertainty");
+  await setUpForecast();
+  const [w, s, e, n] = field.bbox_wgs84;
+  map.fitBounds([[w, s], [e, n]], { padding: 30, animate: false });
+  const hit = ["towers-fill", "towers-dot"];
+  map.on("click", hit, (event) => showTower(event.features[0].properties.tower_id).catch(fail));
+  map.on("mouseenter", hit, () => { map.getCanvas().style.cursor = "pointer"; });
+  map.on("mouseleave", hit, () => { map.getCanvas().style.cursor = ""; });
+  connect();
+  map.once("idle", () => { state.ready = true; report(); });
+  report();
+}
+
+start().catch(fail);
