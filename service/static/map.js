@@ -99,6 +99,7 @@ const map = new maplibregl.Map({
   center: [0, 0],
   zoom: 1,
 });
+window.__maplibre = map;
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 

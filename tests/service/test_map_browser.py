@@ -1,0 +1,187 @@
+"""/map in headless Chromium against a real ``blightmap serve --demo``: the layers load,
+a tower opens its panel, and a posted observation changes the map without a reload."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from shapely.geometry import shape
+
+from service.app import open_store
+from service.auth import Role, create_key
+from service.settings import Settings
+from tests.conftest import IN_CI, ROOT, LiveServer
+
+pytestmark = pytest.mark.live
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+MAPLIBRE = ROOT / "node_modules" / "maplibre-gl" / "dist" / "maplibre-gl.mjs"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+LIVE = "window.__map && window.__map.ready && window.__map.live && window.__map.markers > 0"
+
+# A rendered tower with its stream colour and screen position, clear of the two panels.
+PICK_TOWER = """() => {
+  const map = window.__maplibre, canvas = map.getCanvas().getBoundingClientRect();
+  const left = document.getElementById('panel').getBoundingClientRect();
+  const free = (p) => p.x > left.right + 20 && p.x < canvas.width - 380 && p.y > 40
+    && p.y < canvas.height - 60;
+  const seen = new Map();
+  for (const f of map.queryRenderedFeatures({layers: ['towers-dot']})) {
+    const point = map.project(f.geometry.coordinates);
+    if (free(point)) seen.set(f.properties.tower_id, {
+      id: f.properties.tower_id, color: f.state.color, intensity: f.state.intensity,
+      x: Math.round(point.x), y: Math.round(point.y), lonlat: f.geometry.coordinates});
+  }
+  return [...seen.values()].sort((a, b) => a.intensity - b.intensity)[0];
+}"""
+TOWER_STATE = """(id) => {
+  const s = window.__maplibre.getFeatureState({source: 'towers', id});
+  return {color: s.color, intensity: s.intensity};
+}"""
+
+
+def _require_tools() -> None:
+    missing = [
+        n for n, ok in (("chromium", CHROMIUM), ("maplibre-gl (npm ci)", MAPLIBRE.is_file())) if not ok
+    ]
+    if missing:
+        reason = f"missing: {', '.join(missing)} (make install; apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return (int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16))
+
+
+def _pixel(png: bytes, x: int, y: int) -> tuple[int, int, int]:
+    rgb: Any = Image.open(io.BytesIO(png)).convert("RGB").getpixel((x, y))
+    return (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+
+
+def _close(a: tuple[int, int, int], b: tuple[int, int, int], tolerance: int = 12) -> bool:
+    return max(abs(p - q) for p, q in zip(a, b, strict=True)) <= tolerance
+
+
+def _blight_the_tower(server: LiveServer, sensor_key: str, tower_id: str) -> int:
+    """Post intensity 1.0 on every tier of the tower, now; returns the new data version."""
+    tower = httpx.get(f"{server.url}/collections/towers/items/{tower_id}").json()
+    centre = shape(tower["geometry"]).centroid
+    lon, lat = round(centre.x, 8), round(centre.y, 8)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    features = [
+        {
+            "type": "Feature",
+            "id": f"map-e2e-{tower_id}-{tier['level']}",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {
+                "observed_at": now,
+                "intensity": 1.0,
+                "source": "sensor",
+                "tower_id": tower_id,
+                "tier": tier["level"],
+            },
+        }
+        for tier in tower["properties"]["tiers"]
+    ]
+    response = httpx.post(
+        f"{server.url}/observations",
+        json={"type": "FeatureCollection", "features": features},
+        headers={"Authorization": f"Bearer {sensor_key}"},
+    )
+    assert response.status_code == 201, response.text
+    version: int = response.json()["data_version"]
+    return version
+
+
+def test_map_follows_a_new_observation_live(
+    tmp_path: Path, live_server_factory: type[LiveServer]
+) -> None:
+    _require_tools()
+    from playwright.sync_api import sync_playwright
+
+    store = open_store(Settings(data_dir=tmp_path))
+    viewer_key, _ = create_key(store, Role.VIEWER)
+    sensor_key, _ = create_key(store, Role.SENSOR)
+    store.close()
+    server = live_server_factory(tmp_path, "--demo")
+    server.start(timeout_s=120)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 680})
+            errors: list[str] = []
+            requests: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"{server.url}/map#key={viewer_key}")
+            page.wait_for_function(LIVE, timeout=60_000)
+            page.wait_for_function("window.__maplibre.loaded()", timeout=30_000)
+            before_state = page.evaluate("window.__map")
+            tower = page.evaluate(PICK_TOWER)
+            assert tower is not None, "a tower is drawn clear of the panels"
+
+            page.mouse.click(tower["x"], tower["y"])
+            page.wait_for_function(
+                "(id) => document.getElementById('tower').dataset.tower === id"
+                " && document.querySelectorAll('#tower-history tbody tr').length > 0",
+                arg=tower["id"],
+                timeout=30_000,
+            )
+            tiers_before = page.locator("#tower-tiers tbody tr").count()
+            page.wait_for_function("window.__maplibre.loaded()", timeout=30_000)
+            shot_before = page.screenshot()
+
+            version = _blight_the_tower(server, sensor_key, tower["id"])
+            page.wait_for_function(
+                "([id, colour]) => window.__maplibre.getFeatureState("
+                "{source: 'towers', id}).color !== colour",
+                arg=[tower["id"], tower["color"]],
+                timeout=30_000,
+            )
+            page.wait_for_function(
+                "(v) => window.__map.dataVersion >= v && "
+                "document.getElementById('status').textContent.startsWith("
+                "`live · data version ${window.__map.dataVersion}`)",
+                arg=version,
+                timeout=30_000,
+            )
+            page.wait_for_function("window.__maplibre.loaded()", timeout=30_000)
+            after = page.evaluate(TOWER_STATE, tower["id"])
+            after_state = page.evaluate("window.__map")
+            top_tier = page.locator("#tower-tiers tbody tr").first.locator("td").nth(2)
+            top_tier_text = top_tier.inner_text()
+            shot_after = page.screenshot()
+        finally:
+            browser.close()
+
+    assert not errors and not after_state["errors"], (errors, after_state["errors"])
+    origin = server.url + "/"
+    assert all(u.startswith(origin) for u in requests), "every request stays on the service"
+    assert before_state["towers"] == before_state["markers"] > 10
+    assert after_state["deltas"] > before_state["deltas"]
+    assert after["intensity"] > tower["intensity"]
+    assert tiers_before > 0 and float(top_tier_text) > 0.5
+    # the tower's dot is painted in the stream's colour, before and after
+    point = (tower["x"], tower["y"])
+    assert _close(_pixel(shot_before, *point), _rgb(tower["color"]))
+    assert _close(_pixel(shot_after, *point), _rgb(after["color"]))
+    assert not _close(_pixel(shot_before, *point), _pixel(shot_after, *point), tolerance=40)
+    if os.environ.get("BLIGHTMAP_KEEP_SCREENSHOT"):
+        Path(os.environ["BLIGHTMAP_KEEP_SCREENSHOT"]).write_bytes(shot_after)
