@@ -57,7 +57,9 @@ TOWER_STATE = """(id) => {
 
 def _require_tools() -> None:
     missing = [
-        n for n, ok in (("chromium", CHROMIUM), ("maplibre-gl (npm ci)", MAPLIBRE.is_file())) if not ok
+        n
+        for n, ok in (("chromium", CHROMIUM), ("maplibre-gl (npm ci)", MAPLIBRE.is_file()))
+        if not ok
     ]
     if missing:
         reason = f"missing: {', '.join(missing)} (make install; apt-get install chromium)"
