@@ -46,7 +46,7 @@ def legend(layer: str, stops: int = 11) -> dict[str, Any]:
         raise InvalidParameter("must be within [2, 256]", "stops")
     info = RASTER_LAYERS[raster_layer(layer).name]
     cmap = colormap(info.colormap)
-    values = np.linspace(cmap.vmin, cmap.vmax, stops)
+    values = [round(float(v), 6) for v in np.linspace(cmap.vmin, cmap.vmax, stops)]
     return {
         "layer": info.name,
         "label": info.label,
@@ -56,7 +56,7 @@ def legend(layer: str, stops: int = 11) -> dict[str, Any]:
         "min": cmap.vmin,
         "max": cmap.vmax,
         "nodata": "transparent",
-        "stops": [{"value": round(float(v), 6), "color": cmap.hex(float(v))} for v in values],
+        "stops": [{"value": v, "color": cmap.hex(v)} for v in values],
     }
 
 

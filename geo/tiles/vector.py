@@ -1,12 +1,13 @@
 """Mapbox Vector Tiles (MVT 2.1) of features, with ``mapbox-vector-tile``.
 
-Geometries come in WGS84 lon/lat; each is projected to the tile matrix set's CRS,
-clipped to the tile grown by ``buffer_px`` (so that lines and polygon edges continue
-across tile borders without seams), quantised to the ``extent`` integer grid of the
-tile (4096 by default, y down as the specification wants) and encoded; polygons get the
-winding order MVT requires and a quantisation that makes one invalid is repaired
-(``make_valid``). Features that miss the buffered tile are left out, and a tile with no
-feature at all is an empty (valid, zero-layer) tile.
+Geometries come in WGS84 lon/lat; each is projected to the tile matrix set's CRS and
+on to tile coordinates (0 to ``extent``, 4096 by default, y down as the specification
+wants), clipped to the tile grown by ``buffer_px`` (so that lines and polygon edges
+continue across tile borders without seams), snapped to the integer grid with GEOS
+(``set_precision``, which keeps polygons valid and drops those that collapse) and
+encoded; the encoder gives polygons the winding order MVT requires. Features that
+miss the buffered tile are left out, and a tile with no feature at all is an empty
+(valid, zero-layer) tile.
 """
 
 from __future__ import annotations
@@ -65,25 +66,36 @@ def _from_wgs84(tms_id: str) -> Transformer:
     return transformer(_WGS84, tms_crs(tms_id))
 
 
-def _project(geometry: BaseGeometry, forward: Transformer) -> BaseGeometry:
-    """The geometry through ``forward`` (lon/lat to x east, y north)."""
+@dataclass(frozen=True, slots=True)
+class _TileFrame:
+    """Lon/lat -> tile coordinates (0..extent, y down) of one tile."""
 
-    def apply(coords: NDArray[np.float64]) -> NDArray[np.float64]:
-        x, y = forward.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
+    forward: Transformer
+    bounds: tuple[float, float, float, float]
+    extent: int
 
-    return shapely.transform(geometry, apply)
+    def project(self, geometry: BaseGeometry) -> BaseGeometry:
+        minx, miny, maxx, maxy = self.bounds
+
+        def apply(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+            x, y = self.forward.transform(coords[:, 0], coords[:, 1])
+            tx = (np.asarray(x) - minx) / (maxx - minx) * self.extent
+            ty = (maxy - np.asarray(y)) / (maxy - miny) * self.extent
+            return np.column_stack([tx, ty])
+
+        return shapely.transform(geometry, apply)
 
 
 def _clipped(
-    features: Sequence[VectorFeature], forward: Transformer, clip_box: BaseGeometry
+    features: Sequence[VectorFeature], frame: _TileFrame, clip_box: BaseGeometry
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for feature in features:
-        projected = _project(feature.geometry_wgs84, forward)
+        projected = frame.project(feature.geometry_wgs84)
         if not projected.intersects(clip_box):
             continue
-        clipped = projected.intersection(clip_box)
+        # Snapping to the integer grid keeps polygons valid (GEOS rebuilds them).
+        clipped = shapely.set_precision(projected.intersection(clip_box), 1.0)
         if clipped.is_empty:
             continue
         out.append({"geometry": clipped, "properties": dict(feature.properties)})
@@ -118,18 +130,15 @@ def render_vector_tile(
     """
     if extent < 256 or buffer_px < 0:
         raise InvalidParameter("extent must be at least 256 and buffer non-negative", "extent")
-    minx, miny, maxx, maxy = tile_bounds(tms, tile)
-    margin_x = (maxx - minx) * buffer_px / extent
-    margin_y = (maxy - miny) * buffer_px / extent
-    clip_box = box(minx - margin_x, miny - margin_y, maxx + margin_x, maxy + margin_y)
-    forward = _from_wgs84(str(tms.id))
+    frame = _TileFrame(_from_wgs84(str(tms.id)), tile_bounds(tms, tile), extent)
+    clip_box = box(-buffer_px, -buffer_px, extent + buffer_px, extent + buffer_px)
     encoded = []
     for name, features in layers.items():
-        kept = _clipped(features, forward, clip_box)
+        kept = _clipped(features, frame, clip_box)
         if kept:
             encoded.append({"name": name, "features": kept})
     options = {
-        "quantize_bounds": (minx, miny, maxx, maxy),
+        "y_coord_down": True,  # already in tile coordinates, y down
         "extents": extent,
         "on_invalid_geometry": on_invalid_geometry_make_valid,
     }
