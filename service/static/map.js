@@ -44,9 +44,8 @@ function fail(error) {
 // ---------------------------------------------------------------- legends and colours
 
 function legendStops(legend) {
-  // [[value, "#rrggbb"], ...] from /legend/{layer}.json
-  const stops = legend.stops ?? legend.colors ?? [];
-  return stops.map((s) => (Array.isArray(s) ? [s[0], s[1]] : [s.value, s.color]));
+  // [[value, "#rrggbb"], ...] from /legend/{layer}.json: the colormap of the tiles
+  return legend.stops.map((stop) => [stop.value, stop.color]);
 }
 
 function colorExpression(layer, input, fallback) {
@@ -57,12 +56,17 @@ function colorExpression(layer, input, fallback) {
 }
 
 function colorAt(layer, value) {
+  // The legend's colour at value, interpolated in sRGB between stops as MapLibre does.
   const legend = state.legends[layer];
   if (!legend || value === null || value === undefined) return NO_DATA;
   const stops = legendStops(legend);
-  let best = stops[0];
-  for (const stop of stops) if (Math.abs(stop[0] - value) < Math.abs(best[0] - value)) best = stop;
-  return best[1];
+  const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  let i = 0;
+  while (i < stops.length - 2 && value > stops[i + 1][0]) i += 1;
+  const [v0, c0] = stops[i], [v1, c1] = stops[i + 1];
+  const t = Math.min(1, Math.max(0, (value - v0) / (v1 - v0)));
+  const mix = rgb(c0).map((a, k) => Math.round(a + t * (rgb(c1)[k] - a)));
+  return `#${mix.map((c) => c.toString(16).padStart(2, "0")).join("")}`;
 }
 
 async function loadLegend(layer) {
@@ -72,17 +76,28 @@ async function loadLegend(layer) {
     if (error.status !== 404) fail(error);
     return;
   }
-  const stops = legendStops(state.legends[layer]);
+  const legend = state.legends[layer];
+  const stops = legendStops(legend);
   const box = document.createElement("div");
   box.className = "legend";
   box.dataset.layer = layer;
-  const title = state.legends[layer].title ?? layer;
-  const units = state.legends[layer].units ? ` (${state.legends[layer].units})` : "";
-  const lo = stops[0][0], hi = stops[stops.length - 1][0];
+  const units = legend.units && legend.units !== "1" ? ` (${legend.units})` : "";
+  const lo = legend.min ?? stops[0][0], hi = legend.max ?? stops[stops.length - 1][0];
   const ramp = stops.map(([v, c]) => `${c} ${(100 * (v - lo)) / (hi - lo)}%`).join(", ");
-  box.innerHTML = `<div>${title}${units}</div><div class="ramp"></div>
-    <div class="ticks"><span>${lo}</span><span>${(lo + hi) / 2}</span><span>${hi}</span></div>`;
-  box.querySelector(".ramp").style.background = `linear-gradient(to right, ${ramp})`;
+  const title = document.createElement("div");
+  title.textContent = `${legend.label ?? layer}${units}`;
+  title.title = legend.description ?? "";
+  const bar = document.createElement("div");
+  bar.className = "ramp";
+  bar.style.background = `linear-gradient(to right, ${ramp})`;
+  const ticks = document.createElement("div");
+  ticks.className = "ticks";
+  for (const v of [lo, (lo + hi) / 2, hi]) {
+    const tick = document.createElement("span");
+    tick.textContent = String(Number(v.toFixed(3)));
+    ticks.append(tick);
+  }
+  box.append(title, bar, ticks);
   $("legends").append(box);
 }
 
@@ -302,7 +317,7 @@ function connect() {
   ws.onopen = () => {
     ws.send(JSON.stringify({ type: "auth", key }));
     const subscribe = {
-      type: "subscribe", range_m: range, layers: ["towers"], convention: "geopose",
+      type: "subscribe", range_m: range, layers: ["towers", "fronts"], convention: "geopose",
       viewer: { position: { lon, lat, h: 0 }, quaternion: { x: 0, y: 0, z: 0, w: 1 } },
     };
     if (stream.epoch !== null) subscribe.resume = { epoch: stream.epoch, offset: stream.offset };
@@ -349,7 +364,10 @@ async function loadTowers() {
 
 async function refresh() {
   const field = await api("/fields/blight");
-  if (field.data_version === state.dataVersion) return;
+  if (field.data_version === state.dataVersion) {
+    await setUpForecast(); // a forecast may have finished since
+    return;
+  }
   state.dataVersion = field.data_version;
   const [, zones] = await Promise.all([loadTowers(), api("/collections/zones/items?limit=10000")]);
   const [polygons, points] = towerSources();
