@@ -129,7 +129,7 @@ function centroid(geometry) {
 function towerSources() {
   const features = [...towersById.values()].map((f) => ({
     type: "Feature", geometry: f.geometry,
-    properties: { tower_id: f.id, name: f.properties.name ?? f.id },
+    properties: { tower_id: f.id, name: f.properties.name ?? f.id, intensity_max: f.properties.intensity_max ?? null },
   }));
   const points = features.map((f) => ({ ...f, geometry: { type: "Point", coordinates: centroid(f.geometry) } }));
   return [
@@ -152,7 +152,9 @@ function addVectorLayers(zones) {
     id: "zones-line", type: "line", source: "zones",
     paint: { "line-color": "#3d3323", "line-width": 1.2, "line-dasharray": [3, 2] },
   });
-  const color = ["coalesce", ["feature-state", "color"], NO_DATA];
+  // The stream's marker colour; before the stream speaks (or without a key), the legend's.
+  const color = ["coalesce", ["feature-state", "color"],
+    colorExpression("blight", ["get", "intensity_max"], NO_DATA)];
   map.addLayer({
     id: "towers-fill", type: "fill", source: "towers",
     paint: { "fill-color": color, "fill-opacity": 0.95 },

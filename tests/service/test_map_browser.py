@@ -179,7 +179,12 @@ def test_map_follows_a_new_observation_live(
     assert before_state["towers"] == before_state["markers"] > 10
     assert after_state["deltas"] > before_state["deltas"]
     assert after["intensity"] > tower["intensity"]
-    assert tiers_before > 0 and float(top_tier_text) > 0.5
+    served = httpx.get(f"{server.url}/collections/towers/items/{tower['id']}").json()
+    assert tiers_before == len(served["properties"]["tiers"]) > 0
+    assert float(top_tier_text) == pytest.approx(
+        served["properties"]["tiers"][-1]["intensity"], abs=5e-4
+    )
+    assert float(top_tier_text) > 0.5, "the panel shows the tier values after the observation"
     # the tower's dot is painted in the stream's colour, before and after
     point = (tower["x"], tower["y"])
     assert _close(_pixel(shot_before, *point), _rgb(tower["color"]))
