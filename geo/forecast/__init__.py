@@ -16,12 +16,22 @@ Modules:
 - :mod:`~geo.forecast.hindcast`: calibrate up to T-h, forecast h days, score against
   persistence per horizon;
 - :mod:`~geo.forecast.fronts`: 50 %/90 % probability fronts per day;
-- :mod:`~geo.forecast.scenario`: planned treatments as per-day host protection.
+- :mod:`~geo.forecast.scenario`: planned treatments as per-day host protection;
+- :mod:`~geo.forecast.grid_model`: the same spread on the ground grid, cells with a
+  host density (PoPS' representation), vectorised, with process-parallel ensembles.
 
 The HTTP API (``POST /forecasts`` jobs) is still to come (issue 5). The model never
 reads :mod:`geo.demo`, whose simulator is the ground truth forecasts are scored on.
 """
 
+from geo.forecast.grid_model import (
+    GridEnsembleResult,
+    GridParams,
+    GridRun,
+    HostGrid,
+    run_grid,
+    run_grid_ensemble,
+)
 from geo.forecast.skill import (
     Disagreement,
     ReliabilityCurve,
@@ -37,6 +47,10 @@ from geo.forecast.skill import (
 
 __all__ = [
     "Disagreement",
+    "GridEnsembleResult",
+    "GridParams",
+    "GridRun",
+    "HostGrid",
     "ReliabilityCurve",
     "SkillReport",
     "brier_score",
@@ -45,5 +59,7 @@ __all__ = [
     "pontius_disagreement",
     "reliability",
     "roc_auc",
+    "run_grid",
+    "run_grid_ensemble",
     "skill_report",
 ]

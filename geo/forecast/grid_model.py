@@ -1,0 +1,730 @@
+"""The spread model on the ground grid: cells with a host density (PoPS' representation).
+
+Each cell ``c`` of an ``H x W`` raster holds integer host counts: ``total[c]``,
+``susceptible[c]``, ``exposed[c]`` (by day of establishment, when ``latency_days > 0``)
+and ``infected[c]``; ``susceptible + exposed + infected == total`` always. Row 0 is
+the northern edge, column 0 the western edge; cells are ``cell_size_m`` square.
+
+One day (:meth:`GridSimulation.step`), from the state at the start of the day:
+
+1. Every infected host releases ``Poisson(reproductive_rate * environment)`` spores;
+   summed over a cell that is ``Poisson(reproductive_rate * environment * I[c])``,
+   which is what is drawn (one draw per infected cell).
+2. Each spore starts at its cell's centre and travels a distance ``d`` (metres) from
+   the short kernel, or with probability ``long_fraction`` from the long kernel
+   (``"cauchy"``: half-Cauchy, ``F(d) = (2/π) arctan(d / scale)``; ``"exponential"``:
+   ``F(d) = 1 - exp(-d / scale)``, the meanings of :mod:`geo.forecast.model`), on a
+   bearing ``θ ~ vonMises(wind_dir_deg, wind_kappa)`` clockwise from north (uniform
+   when ``wind_kappa == 0``): east ``d sin θ``, north ``d cos θ``. It lands in the cell
+   holding that point; a spore landing outside the grid is lost.
+3. A spore landing in cell ``c`` establishes with probability
+   ``environment * S_c / N_c``, where ``S_c`` is the number of hosts of the cell still
+   susceptible *at that moment* (PoPS' sequential rule: the spore picks one of the
+   ``N_c`` hosts at random and infects it if that host is still susceptible). New
+   infections become infected at once (``latency_days == 0``) or exposed, and then
+   infected ``latency_days`` steps later (as in :mod:`geo.forecast.model`).
+
+Vectorisation
+-------------
+Spore counts are drawn per infected cell; sources are expanded with ``np.repeat`` in
+chunks of at most ``CHUNK_SPORES`` spores; each chunk draws its distances and
+bearings in bulk (float32; the distance and the bearing come from two 21-bit fields
+of one 64-bit ``random_raw`` word, a third field selects the long kernel) and bins
+the landing cells with ``np.bincount``. Establishment is then resolved **per landing
+cell**, exactly in distribution (see :func:`resolve_establishment`): of the ``k``
+spores landing in a cell, ``Binomial(k, environment)`` pass the environment, of those
+``m ~ Binomial(., S/N)`` pick a host that was susceptible at the start of the day, and
+the new infections are the number of *distinct* such hosts picked (``m`` uniform
+picks among ``S``), drawn as explicit picks for the cells with ``m >= 2``. This is the
+distribution of PoPS' sequential per-spore rule, and never exceeds ``S``.
+
+Every random draw comes from one :class:`numpy.random.Generator`, so a run is
+reproducible for a seed. Ensembles (:func:`run_grid_ensemble`) spread their runs over
+worker processes with :class:`concurrent.futures.ProcessPoolExecutor`; run ``r`` uses
+``SeedSequence(seed).spawn(runs)[r]`` whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from geo.errors import InvalidParameter
+from geo.forecast.model import Kernel
+
+__all__ = [
+    "BIN_SPORES",
+    "CHUNK_SPORES",
+    "GridEnsembleResult",
+    "GridParams",
+    "GridRun",
+    "GridSimulation",
+    "HostGrid",
+    "kernel_pdf",
+    "resolve_establishment",
+    "run_grid",
+    "run_grid_ensemble",
+    "sample_displacements",
+]
+
+FloatArray = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+
+CHUNK_SPORES = 1 << 15
+"""Spores handled per vectorised chunk (keeps the working arrays in cache)."""
+BIN_SPORES = 1 << 22
+"""Landing cells buffered before one ``np.bincount`` over the grid."""
+
+_KERNELS = ("cauchy", "exponential")
+_MASK21 = np.uint64((1 << 21) - 1)
+_U21 = np.float32(2.0**-21)
+# The largest float32 below π/2: tan() of it stays positive (float32(π/2) > π/2).
+_HALF_PI_BELOW = np.nextafter(np.float32(math.pi / 2), np.float32(0.0))
+
+
+def _finite_in(value: float, name: str, low: float, high: float = math.inf) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidParameter("must be a finite number", name)
+    if not low <= value <= high:
+        raise InvalidParameter(f"must be within [{low}, {high}]", name)
+
+
+def _positive(value: float, name: str) -> None:
+    _finite_in(value, name, 0.0)
+    if value <= 0.0:
+        raise InvalidParameter("must be > 0", name)
+
+
+@dataclass(frozen=True)
+class GridParams:
+    """Parameters of the grid model; units are in the names, meanings as in
+    :class:`geo.forecast.model.SpreadParams`.
+
+    Attributes
+    ----------
+    reproductive_rate : float
+        Spores released per infected host per day (>= 0).
+    short_kernel, long_kernel : {"cauchy", "exponential"}
+    short_scale_m, long_scale_m : float
+        Kernel scales, metres (> 0).
+    long_fraction : float
+        Probability a spore uses the long kernel, in [0, 1].
+    wind_dir_deg : float
+        Direction spores travel towards, degrees clockwise from north.
+    wind_kappa : float
+        Von Mises concentration (>= 0; 0 = no wind, isotropic).
+    environment : float
+        Weather coefficient in [0, 1] (1 = neutral): scales spore release and
+        establishment (PoPS' weather coefficients lie in [0, 1]).
+    latency_days : int
+        Steps from establishment to infection (0 = SI).
+
+    Raises
+    ------
+    InvalidParameter
+        Naming the field, on any out-of-range value.
+    """
+
+    reproductive_rate: float = 0.1
+    short_kernel: Kernel = "cauchy"
+    short_scale_m: float = 20.0
+    long_fraction: float = 0.0
+    long_scale_m: float = 500.0
+    long_kernel: Kernel = "exponential"
+    wind_dir_deg: float = 0.0
+    wind_kappa: float = 0.0
+    environment: float = 1.0
+    latency_days: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("short_kernel", "long_kernel"):
+            if getattr(self, name) not in _KERNELS:
+                raise InvalidParameter(f"must be one of {', '.join(_KERNELS)}", name)
+        _positive(self.short_scale_m, "short_scale_m")
+        _positive(self.long_scale_m, "long_scale_m")
+        _finite_in(self.reproductive_rate, "reproductive_rate", 0.0, 1e6)
+        _finite_in(self.wind_kappa, "wind_kappa", 0.0, 1e6)
+        _finite_in(self.long_fraction, "long_fraction", 0.0, 1.0)
+        _finite_in(self.environment, "environment", 0.0, 1.0)
+        _finite_in(self.wind_dir_deg, "wind_dir_deg", -360.0, 360.0)
+        if isinstance(self.latency_days, bool) or not isinstance(self.latency_days, int):
+            raise InvalidParameter("must be an integer number of days", "latency_days")
+        _finite_in(self.latency_days, "latency_days", 0, 3650)
+
+
+@dataclass(frozen=True, eq=False)
+class HostGrid:
+    """Hosts on the ground grid: integer host counts per cell and the starting infection.
+
+    Attributes
+    ----------
+    total_hosts : numpy.ndarray of int, shape (H, W)
+        Hosts per cell (>= 0); stored as int32.
+    infected : numpy.ndarray of int, shape (H, W)
+        Infected hosts per cell at day 0, within ``[0, total_hosts]``; the others are
+        susceptible.
+    cell_size_m : float
+        Side of a square cell, metres (> 0).
+
+    Raises
+    ------
+    InvalidParameter
+        (``total_hosts``, ``infected``, ``cell_size_m``) on bad shapes or values.
+    """
+
+    total_hosts: Int32Array
+    infected: Int32Array
+    cell_size_m: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive(self.cell_size_m, "cell_size_m")
+        for name in ("total_hosts", "infected"):
+            arr = np.asarray(getattr(self, name))
+            if arr.ndim != 2 or 0 in arr.shape or not np.issubdtype(arr.dtype, np.integer):
+                raise InvalidParameter("must be a non-empty 2-D integer array", name)
+            if arr.min() < 0 or arr.max() > np.iinfo(np.int32).max:
+                raise InvalidParameter("must hold counts within [0, 2**31 - 1]", name)
+            object.__setattr__(self, name, np.ascontiguousarray(arr, dtype=np.int32))
+        if self.infected.shape != self.total_hosts.shape:
+            raise InvalidParameter("must have the shape of total_hosts", "infected")
+        if np.any(self.infected > self.total_hosts):
+            raise InvalidParameter("must not exceed total_hosts in any cell", "infected")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, cols)``."""
+        return (int(self.total_hosts.shape[0]), int(self.total_hosts.shape[1]))
+
+    @classmethod
+    def uniform(
+        cls,
+        rows: int,
+        cols: int,
+        hosts_per_cell: int,
+        infected_cell_fraction: float,
+        rng: np.random.Generator,
+        cell_size_m: float = 1.0,
+    ) -> HostGrid:
+        """A grid of ``hosts_per_cell`` hosts everywhere, with one infected host in a
+        random ``infected_cell_fraction`` of the cells (rounded to a whole number).
+
+        Raises
+        ------
+        InvalidParameter
+            (``rows``, ``cols``, ``hosts_per_cell``, ``infected_cell_fraction``).
+        """
+        for name, value in (("rows", rows), ("cols", cols), ("hosts_per_cell", hosts_per_cell)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidParameter("must be an integer >= 1", name)
+        _finite_in(infected_cell_fraction, "infected_cell_fraction", 0.0, 1.0)
+        cells = rows * cols
+        infected = np.zeros(cells, dtype=np.int32)
+        chosen = rng.choice(cells, size=round(infected_cell_fraction * cells), replace=False)
+        infected[chosen] = 1
+        total = np.full((rows, cols), hosts_per_cell, dtype=np.int32)
+        return cls(total, infected.reshape(rows, cols), cell_size_m)
+
+
+def kernel_pdf(kernel: Kernel, distance_m: npt.ArrayLike, scale_m: float) -> FloatArray:
+    """Density (per metre) of the dispersal distance of a kernel, at ``distance_m >= 0``.
+
+    ``"cauchy"``: ``2 / (π s (1 + (d/s)^2))``; ``"exponential"``: ``exp(-d/s) / s``.
+    Each integrates to one over ``[0, ∞)``.
+
+    Raises
+    ------
+    InvalidParameter
+        (``kernel``, ``scale_m``).
+    """
+    if kernel not in _KERNELS:
+        raise InvalidParameter(f"must be one of {', '.join(_KERNELS)}", "kernel")
+    _positive(scale_m, "scale_m")
+    d = np.asarray(distance_m, dtype=np.float64)
+    if kernel == "cauchy":
+        out = 2.0 / (math.pi * scale_m * (1.0 + (d / scale_m) ** 2))
+    else:
+        out = np.exp(-d / scale_m) / scale_m
+    return np.asarray(np.where(d >= 0.0, out, 0.0), dtype=np.float64)
+
+
+def _distances(kernel: str, scale: float, u: Float32Array) -> Float32Array:
+    """Inverse-transform distances (same units as ``scale``) from uniforms in [0, 1)."""
+    if kernel == "cauchy":
+        angle = np.multiply(u, np.float32(math.pi / 2))
+        np.minimum(angle, _HALF_PI_BELOW, out=angle)
+        out = np.tan(angle)
+    else:
+        out = np.negative(np.log1p(np.negative(u)))
+    out *= np.float32(scale)
+    return out
+
+
+def _displace(
+    params: GridParams, cell_size_m: float, n: int, rng: np.random.Generator
+) -> tuple[Float32Array, Float32Array]:
+    """``n`` spore displacements (east, north) in cells, float32."""
+    raw = rng.bit_generator.random_raw(n)
+    assert isinstance(raw, np.ndarray)
+    u_dist = (raw >> np.uint64(43)).astype(np.float32)
+    u_dist *= _U21
+    dist = _distances(params.short_kernel, params.short_scale_m / cell_size_m, u_dist)
+    if params.long_fraction > 0.0:
+        u_long = (raw & _MASK21).astype(np.float32)
+        u_long *= _U21
+        far = u_long < np.float32(params.long_fraction)
+        long_d = _distances(params.long_kernel, params.long_scale_m / cell_size_m, u_dist)
+        np.copyto(dist, long_d, where=far)
+    if params.wind_kappa > 0.0:
+        mu = math.radians(params.wind_dir_deg)
+        bearing = rng.vonmises(mu, params.wind_kappa, n).astype(np.float32)
+    else:
+        bearing = ((raw >> np.uint64(22)) & _MASK21).astype(np.float32)
+        bearing *= np.float32(2.0 * math.pi) * _U21
+    east = np.sin(bearing)
+    east *= dist
+    north = np.cos(bearing)
+    north *= dist
+    return east, north
+
+
+def sample_displacements(
+    params: GridParams, cell_size_m: float, size: int, rng: np.random.Generator
+) -> tuple[Float32Array, Float32Array]:
+    """Spore displacements (east, north), in cells, as the grid model draws them.
+
+    The distance comes from the short or (with probability ``long_fraction``) the
+    long kernel with 21-bit float32 uniforms (so the Cauchy tail is cut at about
+    ``1.3e6`` scales), the bearing from the wind's von Mises or uniformly.
+
+    Raises
+    ------
+    InvalidParameter
+        (``cell_size_m``, ``size``).
+    """
+    _positive(cell_size_m, "cell_size_m")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise InvalidParameter("must be an integer >= 0", "size")
+    return _displace(params, cell_size_m, size, rng)
+
+
+def resolve_establishment(
+    landed: npt.ArrayLike,
+    susceptible: npt.ArrayLike,
+    total: npt.ArrayLike,
+    environment: float,
+    rng: np.random.Generator,
+) -> IntArray:
+    """New infections in each cell from the spores that landed there (exact in law).
+
+    For a cell with ``k = landed`` spores, ``S = susceptible`` and ``N = total`` hosts,
+    PoPS' sequential rule lets each spore pass the environment with probability
+    ``environment``, pick one of the ``N`` hosts uniformly and infect it if it is still
+    susceptible. The number infected is drawn here as: ``k' ~ Binomial(k, environment)``
+    spores pass, ``m ~ Binomial(k', S/N)`` of them pick a host susceptible at the start
+    of the day, and the result is the number of distinct hosts among ``m`` uniform
+    picks of ``S`` (``m`` itself when ``m <= 1``; explicit picks, marked in a scratch
+    array of ``S`` slots per cell, otherwise). The result never exceeds ``S``.
+
+    Parameters
+    ----------
+    landed, susceptible, total : numpy.ndarray of int, shape (n,)
+        Per cell (aligned); ``total >= susceptible`` and ``total > 0`` where
+        ``landed > 0``.
+    environment : float
+        In [0, 1].
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+    """
+    k = np.asarray(landed, dtype=np.int64)
+    s = np.asarray(susceptible, dtype=np.int64)
+    new = np.zeros(k.shape[0], dtype=np.int64)
+    cand = np.flatnonzero((k > 0) & (s > 0))
+    if cand.size == 0:
+        return new
+    kc, sc = k[cand], s[cand]
+    if environment < 1.0:
+        kc = rng.binomial(kc, environment)
+    m = rng.binomial(kc, sc / np.asarray(total, dtype=np.float64)[cand])
+    multi = np.flatnonzero(m >= 2)
+    if multi.size:
+        m[multi] = _distinct_picks(m[multi], sc[multi], rng)
+    new[cand] = m
+    return new
+
+
+def _distinct_picks(picks: IntArray, pool: IntArray, rng: np.random.Generator) -> IntArray:
+    """Number of distinct items among ``picks[j]`` uniform draws from ``pool[j]`` items."""
+    start = np.cumsum(pool) - pool
+    owner = np.repeat(np.arange(picks.size), picks)
+    slot = (rng.random(owner.size) * pool[owner]).astype(np.int64)
+    marks = np.zeros(int(pool.sum()), dtype=np.uint8)
+    marks[start[owner] + np.minimum(slot, pool[owner] - 1)] = 1
+    return np.asarray(np.add.reduceat(marks, start, dtype=np.int64), dtype=np.int64)
+
+
+_Cohort = tuple[IntArray, IntArray]
+
+
+class GridSimulation:
+    """The mutable state of one run, advanced a day at a time by :meth:`step`.
+
+    Attributes: flat int32 arrays of one entry per cell, ``total``, ``susceptible``
+    and ``infected``; ``infected_total`` and ``exposed_total`` over the grid; ``day``.
+    Only the cells that spores reach are touched each day; the infected cells are kept
+    as an index list (they never heal in this model).
+    """
+
+    def __init__(self, grid: HostGrid, params: GridParams, rng: np.random.Generator) -> None:
+        rows, cols = grid.shape
+        self.rows, self.cols, self.cells = rows, cols, rows * cols
+        self.params = params
+        self.cell_size_m = float(grid.cell_size_m)
+        self.rng = rng
+        self.total = grid.total_hosts.ravel().copy()
+        self.infected = grid.infected.ravel().copy()
+        self.susceptible = self.total - self.infected
+        self.infected_total = int(self.infected.sum(dtype=np.int64))
+        self.exposed_total = 0
+        self.day = 0
+        self._sources = np.flatnonzero(self.infected)
+        empty = np.zeros(0, dtype=np.int64)
+        self._cohorts: list[_Cohort] = [(empty, empty)] * params.latency_days
+        centre = np.arange(self.cells, dtype=np.int64)
+        self._col_c = (centre % cols).astype(np.float32) + np.float32(0.5)
+        self._row_c = (centre // cols).astype(np.float32) + np.float32(0.5)
+
+    def step(self) -> int:
+        """Advance one day; returns the number of spores released."""
+        p = self.params
+        src = self._sources
+        counts = self.rng.poisson(self.infected[src] * (p.reproductive_rate * p.environment))
+        cells, landed = self._land(src, counts)
+        sus = self.susceptible[cells]
+        new = resolve_establishment(landed, sus, self.total[cells], p.environment, self.rng)
+        hit = new > 0
+        cells, new = cells[hit], new[hit]
+        self.susceptible[cells] = sus[hit] - new
+        if p.latency_days == 0:
+            self._infect(cells, new)
+        else:
+            slot = self.day % p.latency_days
+            ripe = self._cohorts[slot]
+            self._cohorts[slot] = (cells, new)
+            self.exposed_total += int(new.sum()) - int(ripe[1].sum())
+            self._infect(*ripe)
+        self.day += 1
+        return int(counts.sum())
+
+    def _infect(self, cells: IntArray, n: IntArray) -> None:
+        """Add ``n`` infected hosts to each of ``cells`` (unique)."""
+        if cells.size == 0:
+            return
+        before = self.infected[cells]
+        self.infected[cells] = before + n
+        self.infected_total += int(n.sum())
+        self._sources = np.concatenate((self._sources, cells[before == 0]))
+
+    def exposed_cells(self) -> Int32Array:
+        """Exposed hosts per cell (all cohorts), flat."""
+        out = np.zeros(self.cells, dtype=np.int32)
+        for cells, n in self._cohorts:
+            out[cells] += n.astype(np.int32)
+        return out
+
+    def _land(self, src: IntArray, counts: IntArray) -> tuple[IntArray, IntArray]:
+        """Cells reached by spores (sorted) and the spores landed in each."""
+        nz = counts > 0
+        src, counts = src[nz], counts[nz]
+        total = int(counts.sum())
+        if total == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if total < self.cells // 8:
+            idx = self._landing_cells(src, counts)
+            cells, landed = np.unique(idx[idx < self.cells], return_counts=True)
+            return cells, landed.astype(np.int64)
+        binned = np.zeros(self.cells + 1, dtype=np.int64)
+        ends = np.cumsum(counts)
+        cuts = np.searchsorted(ends, np.arange(CHUNK_SPORES, total, CHUNK_SPORES)) + 1
+        buffer = np.empty(min(total, BIN_SPORES) + CHUNK_SPORES * 2, dtype=np.int64)
+        fill = 0
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, src.size], strict=True):
+            if hi > lo:
+                idx = self._landing_cells(src[lo:hi], counts[lo:hi])
+                if fill + idx.size > buffer.size:
+                    binned += np.bincount(buffer[:fill], minlength=self.cells + 1)
+                    fill = 0
+                if idx.size > buffer.size:
+                    binned += np.bincount(idx, minlength=self.cells + 1)
+                    continue
+                buffer[fill : fill + idx.size] = idx
+                fill += idx.size
+        binned += np.bincount(buffer[:fill], minlength=self.cells + 1)
+        cells = np.flatnonzero(binned[:-1])
+        return cells, binned[cells]
+
+    def _landing_cells(self, src: IntArray, counts: IntArray) -> IntArray:
+        """Flat landing cell of each spore of ``src`` (``cells`` when outside)."""
+        east, north = _displace(self.params, self.cell_size_m, int(counts.sum()), self.rng)
+        x = np.repeat(self._col_c[src], counts)
+        x += east
+        y = np.repeat(self._row_c[src], counts)
+        y -= north
+        inside = (x >= 0.0) & (x < self.cols) & (y >= 0.0) & (y < self.rows)
+        # Truncation is the floor here: the cells outside are replaced below.
+        np.clip(x, 0.0, self.cols, out=x)
+        np.clip(y, 0.0, self.rows, out=y)
+        idx = y.astype(np.int64)
+        idx *= self.cols
+        idx += x.astype(np.int64)
+        idx[~inside] = self.cells
+        return idx
+
+
+@dataclass(frozen=True, eq=False)
+class GridRun:
+    """The outcome of one run.
+
+    Attributes
+    ----------
+    infected_total, exposed_total : numpy.ndarray of int64, shape (days + 1,)
+        Hosts infected / exposed over the whole grid on each day (row 0: the start).
+    spores : numpy.ndarray of int64, shape (days,)
+        Spores released on each day.
+    infected, susceptible : numpy.ndarray of int32, shape (H, W)
+        Final-day counts per cell.
+    infected_daily : numpy.ndarray of int32, shape (days + 1, H, W) or None
+        Infected per cell and day, when asked for.
+    """
+
+    infected_total: IntArray
+    exposed_total: IntArray
+    spores: IntArray
+    infected: Int32Array
+    susceptible: Int32Array
+    infected_daily: Int32Array | None
+
+
+def _check_days(days: int) -> None:
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise InvalidParameter("must be an integer >= 0", "days")
+
+
+def run_grid(
+    grid: HostGrid,
+    params: GridParams,
+    days: int,
+    seed: int | np.random.SeedSequence,
+    *,
+    keep_daily: bool = False,
+) -> GridRun:
+    """Run the grid model for ``days`` days; the same seed gives the same run.
+
+    Raises
+    ------
+    InvalidParameter
+        (``days``) when negative.
+    """
+    _check_days(days)
+    sim = GridSimulation(grid, params, np.random.default_rng(seed))
+    shape = grid.shape
+    infected_total = np.zeros(days + 1, dtype=np.int64)
+    exposed_total = np.zeros(days + 1, dtype=np.int64)
+    spores = np.zeros(days, dtype=np.int64)
+    daily = np.empty((days + 1, *shape), dtype=np.int32) if keep_daily else None
+    infected_total[0] = sim.infected_total
+    if daily is not None:
+        daily[0] = sim.infected.reshape(shape)
+    for d in range(days):
+        spores[d] = sim.step()
+        infected_total[d + 1] = sim.infected_total
+        exposed_total[d + 1] = sim.exposed_total
+        if daily is not None:
+            daily[d + 1] = sim.infected.reshape(shape)
+    return GridRun(
+        infected_total=infected_total,
+        exposed_total=exposed_total,
+        spores=spores,
+        infected=sim.infected.reshape(shape).copy(),
+        susceptible=sim.susceptible.reshape(shape).copy(),
+        infected_daily=daily,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class GridEnsembleResult:
+    """Summary of an ensemble of grid runs.
+
+    Attributes
+    ----------
+    probability : numpy.ndarray of float32, shape (days + 1, H, W)
+        Fraction of runs in which the cell's infected fraction exceeds ``threshold``.
+    mean_infected : numpy.ndarray of float64, shape (H, W)
+        Mean infected hosts per cell on the last day.
+    infected_total : numpy.ndarray of int64, shape (runs, days + 1)
+        Infected hosts over the grid, per run and day.
+    infected_total_mean, infected_total_p05, infected_total_p95 : shape (days + 1,)
+    threshold : float
+    runs, days : int
+    """
+
+    probability: Float32Array
+    mean_infected: FloatArray
+    infected_total: IntArray
+    infected_total_mean: FloatArray
+    infected_total_p05: FloatArray
+    infected_total_p95: FloatArray
+    threshold: float
+    runs: int
+    days: int
+
+
+_Partial = tuple[npt.NDArray[np.uint16], FloatArray, IntArray]
+
+
+def _ensemble_batch(
+    grid: HostGrid,
+    params: GridParams,
+    days: int,
+    seeds: Sequence[np.random.SeedSequence],
+    threshold: float,
+) -> _Partial:
+    """Runs of one batch: blighted-cell counts per day, final infected sum, totals."""
+    above = np.zeros((days + 1, grid.shape[0] * grid.shape[1]), dtype=np.uint16)
+    final = np.zeros(grid.shape[0] * grid.shape[1], dtype=np.float64)
+    totals = np.zeros((len(seeds), days + 1), dtype=np.int64)
+    for r, seq in enumerate(seeds):
+        sim = GridSimulation(grid, params, np.random.default_rng(seq))
+        limit = threshold * sim.total
+        for d in range(days + 1):
+            if d:
+                sim.step()
+            above[d] += sim.infected > limit
+            totals[r, d] = sim.infected_total
+        final += sim.infected
+    return above, final, totals
+
+
+def run_grid_ensemble(
+    grid: HostGrid,
+    params: GridParams,
+    days: int,
+    runs: int,
+    seed: int,
+    *,
+    threshold: float = 0.0,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
+) -> GridEnsembleResult:
+    """Run the grid model ``runs`` times in worker processes.
+
+    Parameters
+    ----------
+    grid, params, days
+        As for :func:`run_grid`.
+    runs : int
+        Ensemble size, in [1, 65535].
+    seed : int
+        Root seed; run ``r`` uses ``SeedSequence(seed).spawn(runs)[r]``, so the result
+        does not depend on ``workers``.
+    threshold : float
+        A cell counts as blighted when ``infected / total > threshold``, in [0, 1).
+    workers : int, optional
+        Worker processes (default: the CPU count); 1 runs in this process.
+    progress : callable(done, total), optional
+        Called as batches of runs finish.
+    executor : concurrent.futures.Executor, optional
+        Use this pool instead of starting one (``workers`` then sets the batching).
+
+    Raises
+    ------
+    InvalidParameter
+        (``days``, ``runs``, ``threshold``, ``workers``).
+    """
+    _check_days(days)
+    if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= 65535:
+        raise InvalidParameter("must be an integer within [1, 65535]", "runs")
+    _finite_in(threshold, "threshold", 0.0, 1.0)
+    if threshold >= 1.0:
+        raise InvalidParameter("must be < 1", "threshold")
+    n_workers = (os.cpu_count() or 1) if workers is None else workers
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise InvalidParameter("must be an integer >= 1", "workers")
+    seqs = np.random.SeedSequence(seed).spawn(runs)
+    n_batches = min(runs, 1 if n_workers == 1 and executor is None else 4 * n_workers)
+    bounds = np.linspace(0, runs, n_batches + 1).astype(int)
+    batches = [seqs[a:b] for a, b in itertools.pairwise(bounds)]
+    parts = _run_batches(grid, params, days, batches, threshold, n_workers, executor, progress)
+    return _summarise(parts, days, runs, threshold, grid.shape)
+
+
+def _run_batches(
+    grid: HostGrid,
+    params: GridParams,
+    days: int,
+    batches: list[list[np.random.SeedSequence]],
+    threshold: float,
+    n_workers: int,
+    executor: Executor | None,
+    progress: Callable[[int, int], None] | None,
+) -> list[_Partial]:
+    runs = sum(len(b) for b in batches)
+    done = 0
+    if executor is None and n_workers == 1:
+        parts = []
+        for batch in batches:
+            parts.append(_ensemble_batch(grid, params, days, batch, threshold))
+            done += len(batch)
+            if progress is not None:
+                progress(done, runs)
+        return parts
+    pool = executor or ProcessPoolExecutor(n_workers, multiprocessing.get_context("spawn"))
+    try:
+        futures = [
+            pool.submit(_ensemble_batch, grid, params, days, batch, threshold) for batch in batches
+        ]
+        for fut, batch in zip(futures, batches, strict=True):
+            fut.result()
+            done += len(batch)
+            if progress is not None:
+                progress(done, runs)
+        return [f.result() for f in futures]
+    finally:
+        if executor is None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _summarise(
+    parts: list[_Partial], days: int, runs: int, threshold: float, shape: tuple[int, int]
+) -> GridEnsembleResult:
+    above = np.zeros((days + 1, shape[0] * shape[1]), dtype=np.int64)
+    final = np.zeros(shape[0] * shape[1], dtype=np.float64)
+    for a, f, _ in parts:
+        above += a
+        final += f
+    totals = np.concatenate([t for _, _, t in parts], axis=0)
+    band = np.quantile(totals, [0.05, 0.95], axis=0)
+    return GridEnsembleResult(
+        probability=(above / runs).astype(np.float32).reshape(days + 1, *shape),
+        mean_infected=(final / runs).reshape(shape),
+        infected_total=totals,
+        infected_total_mean=totals.mean(axis=0),
+        infected_total_p05=np.asarray(band[0], dtype=np.float64),
+        infected_total_p95=np.asarray(band[1], dtype=np.float64),
+        threshold=float(threshold),
+        runs=runs,
+        days=days,
+    )
