@@ -1,44 +1,46 @@
-"""Forecast jobs: the blocking ensemble computation and the manager running it in a process.
+"""Forecast jobs: the manager running :mod:`service.forecast_compute` in worker processes.
 
-:func:`compute_forecast` is plain glue (picklable inputs -> :mod:`geo.forecast` ->
-JSON-safe dict). :class:`ForecastManager` runs it in a worker process
-(``ProcessPoolExecutor`` with the "spawn" start method, safe beside the service's
-threads), so the event loop stays responsive; progress comes back through a
-``multiprocessing.Manager`` value that an asyncio task polls, and cancellation is a
-managed event the worker checks after every ensemble run. Jobs are cached by
-``(data_version, canonical request JSON)`` and the table keeps the newest
-``max_jobs`` jobs.
+:class:`ForecastManager` runs each job in a worker process (``ProcessPoolExecutor``
+with the "spawn" start method, safe beside the service's threads), so the event loop
+stays responsive; progress comes back through a ``multiprocessing.Manager`` value that
+an asyncio task polls, and cancellation is a managed event the worker checks after
+every ABC simulation and every ensemble run. Jobs are cached by ``(data_version, kind,
+canonical request JSON)`` and the table keeps the newest ``max_jobs`` jobs.
+
+A job is a forecast (``kind="forecast"``) or a comparison of two scenarios
+(``kind="compare"``). The latest finished forecast's fronts are also written to
+``<data_dir>/forecasts/latest-fronts.json`` (the ``forecast-fronts`` collection reads
+them, and they survive a restart); its probability grids stay in memory
+(:meth:`ForecastManager.latest_probability_grids`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
-import math
 import multiprocessing
+import os
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.managers import SyncManager
+from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from anyio import to_thread
 
-from geo.crs import LocalFrame
-from geo.forecast.ensemble import ensemble
-from geo.forecast.fronts import forecast_fronts, probability_grid
-from geo.forecast.model import Hosts, SpreadParams
-from geo.forecast.scenario import PlannedTreatment, protection_schedule
-from geo.grid import Grid, GridSpec
-from geo.layer import Tower
-from geo.treatments import Treatment
+from geo.grid import Grid
+from service.forecast_compute import (
+    FRONT_LEVELS,
+    ForecastInputs,
+    ForecastOutput,
+    compute_comparison,
+    compute_forecast,
+)
 
 __all__ = [
     "FRONT_LEVELS",
@@ -46,13 +48,15 @@ __all__ = [
     "ForecastJob",
     "ForecastManager",
     "ForecastOutput",
+    "JobKind",
     "JobStatus",
     "compute_forecast",
+    "fronts_path",
 ]
 
 log = logging.getLogger("blightmap.forecasts")
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
-FRONT_LEVELS = (0.5, 0.9)
+JobKind = Literal["forecast", "compare"]
 _POLL_S = 0.1
 
 
@@ -60,212 +64,52 @@ class _Cancelled(Exception):
     """Raised inside the worker when the job's cancel event is set."""
 
 
-@dataclass(frozen=True, slots=True)
-class ForecastInputs:
-    """Everything the worker needs, all picklable.
-
-    Attributes
-    ----------
-    towers : tuple of Tower
-    tier_values : dict of (tower_id, level) to (intensity, std_error)
-        The field's values at the tiers (the ensemble's starting state).
-    crs : str
-        The field's local frame: ``"EPSG:<code>"`` or WKT.
-    grid : tuple of (west_m, north_m, resolution_m, width, height)
-        The field's grid, on which the fronts are contoured.
-    applied : tuple of Treatment
-        Treatments already recorded (they keep protecting as they decay).
-    planned : tuple of (day, Treatment)
-        The scenario's planned treatments.
-    start : datetime
-        Forecast day 0 (the field's reference time).
-    horizon_days, runs, seed : int
-    threshold : float
-        A tier is blighted when its intensity is strictly above this.
-    """
-
-    towers: tuple[Tower, ...]
-    tier_values: dict[tuple[str, int], tuple[float, float]]
-    crs: str
-    grid: tuple[float, float, float, int, int]
-    applied: tuple[Treatment, ...]
-    planned: tuple[tuple[int, Treatment], ...]
-    start: datetime
-    horizon_days: int
-    runs: int
-    seed: int
-    threshold: float
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class ForecastOutput:
-    """A finished forecast: its JSON result and its probability grids.
-
-    Attributes
-    ----------
-    result : dict
-        The JSON-safe result of the job resource.
-    probability : numpy.ndarray of float32, shape (days, height, width)
-        Probability of blight on the field's grid for days ``1 .. horizon_days``
-        (:func:`geo.forecast.fronts.probability_grid` of the per-tier probabilities).
-    grid : tuple of (crs, west_m, north_m, resolution_m, width, height)
-        The grid of ``probability`` (``crs`` as ``"EPSG:<code>"`` or WKT).
-    """
-
-    result: dict[str, Any]
-    probability: np.ndarray
-    grid: tuple[str, float, float, float, int, int]
-
-    def spec(self) -> GridSpec:
-        """The :class:`GridSpec` of :attr:`probability`."""
-        crs, west, north, res, width, height = self.grid
-        return GridSpec(LocalFrame.from_crs(crs).crs, west, north, res, width, height)
-
-    def grids(self) -> list[Grid]:
-        """One :class:`Grid` per forecast day (variance 0: the probability is the value)."""
-        spec = self.spec()
-        zeros = np.zeros(spec.shape)
-        return [Grid(spec, day.astype(np.float64), zeros) for day in self.probability]
-
-
-def calibration() -> dict[str, Any]:
-    """The spread parameters used: the model's prior defaults (not fitted yet)."""
-    return {
-        "method": "defaults",
-        "parameters": _finite(dataclasses.asdict(SpreadParams())),
-        "note": (
-            "prior defaults of geo.forecast.model.SpreadParams, not fitted to observations; "
-            "ABC calibration (geo.forecast.calibrate) will replace them when wired"
-        ),
-    }
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with numpy scalars made plain and non-finite floats made None."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _start_arrays(hosts: Hosts, tier_values: dict[tuple[str, int], tuple[float, float]]) -> Any:
-    levels = hosts.level if hosts.level is not None else np.zeros(hosts.n, np.int64)
-    mean = np.zeros(hosts.n)
-    se = np.zeros(hosts.n)
-    for h, (t, lv) in enumerate(zip(hosts.tower_index, levels, strict=True)):
-        value, error = tier_values.get((hosts.tower_ids[int(t)], int(lv)), (0.0, 0.0))
-        mean[h] = min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
-        se[h] = max(error, 0.0) if math.isfinite(error) else 0.0
-    return mean, se
-
-
-def compute_forecast(
-    inputs: ForecastInputs, progress: Callable[[int, int], None] | None = None
-) -> ForecastOutput:
-    """Run the ensemble forecast of ``inputs`` (blocking) and describe it as JSON.
-
-    ``progress(done, runs)`` is called after each run and may raise to stop the job.
-    Per-tower probabilities are the largest of the tower's tier probabilities (a lower
-    bound of "any tier blighted"); day 0 (the start) is left out of every series.
-
-    Raises
-    ------
-    GeoError
-        When the inputs cannot give a forecast.
-    """
-    frame = LocalFrame.from_crs(inputs.crs)
-    hosts = Hosts.from_towers(inputs.towers, frame)
-    days = inputs.horizon_days
-    planned = [PlannedTreatment(day, t) for day, t in inputs.planned]
-    schedule = protection_schedule(
-        hosts, inputs.towers, frame, planned, list(inputs.applied), inputs.start, days
-    )
-    # Protection varies by day: the model steps from day d with row d of the
-    # (decaying, day-dependent) schedule as the hosts' protection.
-    mean, se = _start_arrays(hosts, inputs.tier_values)
-    result = ensemble(
-        hosts,
-        mean,
-        se,
-        SpreadParams(),
-        days,
-        inputs.runs,
-        inputs.seed,
-        inputs.threshold,
-        progress,
-        protection_by_day=np.clip(schedule, 0.0, 1.0),
-    )
-    prob = np.clip(np.nan_to_num(result.probability, nan=0.0), 0.0, 1.0)
-    levels = result.host_level
-    towers = []
-    for t_idx, tower_id in enumerate(result.tower_ids):
-        members = np.flatnonzero(result.host_tower_index == t_idx)
-        if members.size == 0:
-            continue
-        tiers = [
-            {"tier": int(levels[h]), "probability": [float(p) for p in prob[1:, h]]}
-            for h in members
-        ]
-        per_day = prob[1:, members].max(axis=1)
-        towers.append(
-            {"tower_id": tower_id, "probability": [float(p) for p in per_day], "tiers": tiers}
-        )
-    curve = [
-        {
-            "day": day,
-            "mean": float(result.towers_blighted_mean[day]),
-            "p05": float(result.towers_blighted_p05[day]),
-            "p95": float(result.towers_blighted_p95[day]),
-        }
-        for day in range(1, days + 1)
-    ]
-    west, north, res, width, height = inputs.grid
-    spec = GridSpec(frame.crs, west, north, res, width, height)
-    fronts = forecast_fronts(hosts, prob, spec, frame, FRONT_LEVELS, range(1, days + 1))
-    grids = np.stack([probability_grid(hosts, prob[d], spec) for d in range(1, days + 1)])
-    result = _finite(
-        {
-            "threshold": inputs.threshold,
-            "start": inputs.start.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "towers": towers,
-            "expected_blighted_towers": curve,
-            "fronts": {
-                "type": "FeatureCollection",
-                "features": [f.to_feature() for f in fronts],
-            },
-            "calibration": calibration(),
-            "skill": {"status": "not computed", "reason": "hindcast scoring is not wired yet"},
-        }
-    )
-    return ForecastOutput(
-        result, grids.astype(np.float32), (inputs.crs, west, north, res, width, height)
-    )
-
-
-def _work(inputs: ForecastInputs, percent: Any, cancel: Any) -> ForecastOutput:
+def _work(kind: JobKind, inputs: ForecastInputs, percent: Any, cancel: Any) -> ForecastOutput:
     """Worker-process entry point: run with progress into ``percent``, stop on ``cancel``."""
 
-    def progress(done: int, total: int) -> None:
+    def progress(fraction: float) -> None:
         if cancel.is_set():
             raise _Cancelled
-        percent.value = min(99, int(100 * done / total))
+        percent.value = min(99, int(100 * fraction))
 
     if cancel.is_set():
         raise _Cancelled
+    if kind == "compare":
+        return compute_comparison(inputs, progress)
     return compute_forecast(inputs, progress)
+
+
+def fronts_path(data_dir: Path) -> Path:
+    """Where the latest finished forecast's fronts are kept."""
+    return data_dir / "forecasts" / "latest-fronts.json"
+
+
+def _write_fronts(path: Path, job: ForecastJob) -> None:
+    assert job.result is not None
+    body = {
+        "forecast_id": job.id,
+        "data_version": job.data_version,
+        "finished_at": _iso(job.finished_at or job.created_at),
+        "start": job.result.get("start"),
+        "fronts": job.result["fronts"],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(body, allow_nan=False))
+    os.replace(tmp, path)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(slots=True)
 class ForecastJob:
-    """One forecast job and its state, as the job resource shows it."""
+    """One forecast (or comparison) job and its state, as the job resource shows it."""
 
     id: str
     key: str
+    kind: JobKind
     request: dict[str, Any]
     data_version: int
     created_at: datetime
@@ -282,12 +126,15 @@ class ForecastJob:
         """The JSON job resource."""
         body: dict[str, Any] = {
             "id": self.id,
+            "kind": self.kind,
             "status": self.status,
             "progress": self.progress,
             "request": self.request,
             "data_version": self.data_version,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": _iso(self.created_at),
         }
+        if self.finished_at is not None:
+            body["finished_at"] = _iso(self.finished_at)
         if self.result is not None:
             body["result"] = self.result
         if self.error is not None:
@@ -295,26 +142,31 @@ class ForecastJob:
         return body
 
 
-def canonical_key(data_version: int, request: dict[str, Any]) -> str:
-    """The cache key of a request on a data version."""
+def canonical_key(data_version: int, kind: JobKind, request: dict[str, Any]) -> str:
+    """The cache key of a request of ``kind`` on a data version."""
     text = json.dumps(request, sort_keys=True, separators=(",", ":"))
-    return f"{data_version}:{text}"
+    return f"{data_version}:{kind}:{text}"
 
 
 class ForecastManager:
     """Runs forecast jobs in worker processes and keeps a bounded job table.
 
     The pool and the ``multiprocessing`` manager start on the first job; call
-    :meth:`aclose` on shutdown.
+    :meth:`aclose` on shutdown. With ``data_dir`` the latest finished forecast's
+    fronts are written to :func:`fronts_path`.
     """
 
-    def __init__(self, max_workers: int = 1, max_jobs: int = 100) -> None:
+    def __init__(
+        self, max_workers: int = 1, max_jobs: int = 100, data_dir: Path | None = None
+    ) -> None:
         self._max_workers = max(1, max_workers)
         self._max_jobs = max(1, max_jobs)
+        self._data_dir = data_dir
         self._jobs: OrderedDict[str, ForecastJob] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._pool: ProcessPoolExecutor | None = None
         self._sync: SyncManager | None = None
+        self._latest: ForecastJob | None = None
 
     def _start(self) -> tuple[ProcessPoolExecutor, SyncManager]:
         if self._pool is None or self._sync is None:
@@ -337,21 +189,23 @@ class ForecastManager:
         return None
 
     async def submit(
-        self, request: dict[str, Any], data_version: int, inputs: ForecastInputs
+        self,
+        request: dict[str, Any],
+        data_version: int,
+        inputs: ForecastInputs,
+        kind: JobKind = "forecast",
     ) -> tuple[ForecastJob, bool]:
-        """The job for ``request`` on ``data_version``: an existing one, or a new one.
-
-        Returns the job and whether it was created.
-        """
-        key = canonical_key(data_version, request)
+        """The job for ``request`` of ``kind`` on ``data_version``: an existing one, or a
+        new one. Returns the job and whether it was created."""
+        key = canonical_key(data_version, kind, request)
         existing = self.find(key)
         if existing is not None:
             return existing, False
         pool, sync = await to_thread.run_sync(self._start)
         percent, cancel = sync.Value("i", 0), sync.Event()
-        job = ForecastJob(uuid.uuid4().hex, key, request, data_version, datetime.now(UTC))
+        job = ForecastJob(uuid.uuid4().hex, key, kind, request, data_version, datetime.now(UTC))
         job.cancel = cancel
-        job.future = pool.submit(_work, inputs, percent, cancel)
+        job.future = pool.submit(_work, kind, inputs, percent, cancel)
         self._jobs[job.id] = job
         self._trim()
         task = asyncio.get_running_loop().create_task(self._follow(job, percent))
@@ -397,16 +251,25 @@ class ForecastManager:
             if job.status != "cancelled":
                 job.output, job.finished_at = output, datetime.now(UTC)
                 job.status, job.progress, job.result = "done", 100, output.result
+                if job.kind == "forecast":
+                    await self._publish(job)
+
+    async def _publish(self, job: ForecastJob) -> None:
+        self._latest = job
+        if self._data_dir is not None:
+            try:
+                await to_thread.run_sync(_write_fronts, fronts_path(self._data_dir), job)
+            except OSError as exc:
+                log.warning("could not write the latest forecast fronts: %s", exc)
 
     def latest_done(self) -> ForecastJob | None:
-        """The most recently finished job that is ``done``, if any."""
-        done = [j for j in self._jobs.values() if j.status == "done" and j.output is not None]
-        return max(done, key=lambda j: j.finished_at or j.created_at, default=None)
+        """The most recently finished forecast (not comparison) job, if any."""
+        return self._latest
 
     def latest_probability_grids(self) -> tuple[str, int, list[Grid]] | None:
         """The latest finished forecast's probability grids: job id, data version, and
         one :class:`geo.grid.Grid` per forecast day (day 1 first), values in [0, 1]."""
-        job = self.latest_done()
+        job = self._latest
         if job is None or job.output is None:
             return None
         return job.id, job.data_version, job.output.grids()
@@ -425,7 +288,7 @@ class ForecastManager:
         pool, sync = self._pool, self._sync
         self._pool = self._sync = None
         if pool is not None:
-            # The workers see their cancel events after the current run and stop.
+            # The workers see their cancel events at their next check and stop.
             await to_thread.run_sync(lambda: pool.shutdown(wait=True, cancel_futures=True))
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

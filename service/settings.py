@@ -85,6 +85,20 @@ class Settings(BaseSettings):
     ws_ping_timeout_s: float = Field(20.0, gt=0)
     asset_cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Memory for GLB assets.")
 
+    forecast_history_days: int = Field(
+        21, ge=2, le=365, description="Days of observations forecasts are calibrated on."
+    )
+    forecast_calibration_simulations: int = Field(
+        400, ge=20, description="ABC model runs of a calibration fit (an update: 3/8 of it)."
+    )
+    forecast_calibration_max_s: float = Field(
+        30.0, gt=0, description="Time budget of a calibration, and of its hindcast, seconds."
+    )
+    forecast_skill_horizons: tuple[int, ...] = Field(
+        (1, 3, 7), description="Hindcast lead times (days) of the forecasts' skill scores."
+    )
+    forecast_skill_runs: int = Field(100, ge=10, description="Hindcast ensemble size.")
+
     @property
     def store_path(self) -> Path:
         """The GeoPackage file of the embedded store."""

@@ -1,9 +1,12 @@
-"""Forecast jobs: ``POST /forecasts`` (planners), ``GET``/``DELETE /forecasts/{id}``.
+"""Forecast jobs: ``POST /forecasts`` and ``POST /forecasts/compare`` (planners),
+``GET``/``DELETE /forecasts/{id}``, ``GET /forecasts/{id}/probability.tif``.
 
-A POST answers 202 with the job resource and its ``Location``; the ensemble runs in a
-worker process (:mod:`service.forecasts`) and the job resource shows its progress,
-then its result. An identical request on the same data version answers 202 with the
-existing job (same id) while that job is queued, running or done.
+A POST answers 202 with the job resource and its ``Location``; calibration, hindcast
+and ensembles run in a worker process (:mod:`service.forecasts`) and the job resource
+shows its progress, then its result. An identical request on the same data version
+answers 202 with the existing job (same id) while that job is queued, running or done.
+A comparison is a job too (two ensembles cost twice one forecast); its resource lives
+at the same ``/forecasts/{id}`` with ``kind: "compare"``.
 """
 
 from __future__ import annotations
@@ -15,24 +18,30 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from geo.treatments import Treatment
 from service.auth import Permission
 from service.body import parse_json, read_json_body
 from service.deps import StateDep, require
-from service.errors import FieldError, InvalidContent, ResourceNotFound
+from service.errors import ApiError, FieldError, InvalidContent, ResourceNotFound
 from service.fields import FieldSnapshot
+from service.forecast_geotiff import probability_cog
+from service.forecast_inputs import build_inputs, planned_treatments
 from service.forecasts import ForecastInputs, ForecastJob, ForecastManager
 from service.ogc import absolute
 from service.openapi_docs import json_body
 from service.responses import json_response
-from service.schemas.forecasts import ForecastIn, PlannedTreatmentIn
-from service.schemas.treatments import AreaIn, TreatmentFeatureIn, TreatmentPropertiesIn
+from service.schemas.forecasts import CompareIn, ForecastIn
 from service.state import AppState
 
 __all__ = ["MANAGER_KEY", "install_forecasts", "router"]
 
 MANAGER_KEY = "forecasts"
 router = APIRouter(tags=["forecasts"])
+
+
+class JobNotDone(ApiError):
+    """The job has no result yet (or never will: failed, cancelled)."""
+
+    status, title, slug = 409, "Job not done", "job-not-done"
 
 
 def get_manager(request: Request) -> ForecastManager:
@@ -48,7 +57,7 @@ def install_forecasts(
     app: FastAPI, state: AppState, max_workers: int = 1, max_jobs: int = 100
 ) -> ForecastManager:
     """Include the forecast routes in ``app`` and stop the workers on its shutdown."""
-    manager = ForecastManager(max_workers, max_jobs)
+    manager = ForecastManager(max_workers, max_jobs, state.settings.data_dir)
     setattr(app.state, MANAGER_KEY, manager)
     app.include_router(router)
     inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
@@ -63,66 +72,6 @@ def install_forecasts(
 
     app.router.lifespan_context = lifespan
     return manager
-
-
-def _planned(
-    item: PlannedTreatmentIn, index: int, field: FieldSnapshot, when: Any
-) -> tuple[int, Treatment]:
-    where = f"scenario.treatments.{index}"
-    zone = None
-    if item.zone_id is not None:
-        zone = next((z for z in field.zones if z.id == item.zone_id), None)
-        if zone is None:
-            reason = "no current remedy zone has this id"
-            raise InvalidContent(
-                f"{where}.zone_id: {reason}", [FieldError(f"{where}.zone_id", reason)]
-            )
-    if zone is None and item.geometry is None:
-        reason = "give a Polygon, or null with the zone_id of a current remedy zone"
-        raise InvalidContent(
-            f"{where}.geometry: {reason}", [FieldError(f"{where}.geometry", reason)]
-        )
-    geometry = (
-        AreaIn(type="Polygon", coordinates=item.geometry.coordinates)
-        if item.geometry is not None
-        else None
-    )
-    feature = TreatmentFeatureIn(
-        type="Feature",
-        id=f"planned-{index}",
-        geometry=geometry,
-        properties=TreatmentPropertiesIn(
-            strain=item.strain, dose_l_per_m2=item.dose_l_per_m2, applied_at=when
-        ),
-    )
-    return item.day, feature.to_treatment(zone.geometry_wgs84 if zone is not None else None)
-
-
-def _inputs(state: AppState, parsed: ForecastIn, field: FieldSnapshot) -> ForecastInputs:
-    for i, item in enumerate(parsed.scenario.treatments):
-        if item.day > parsed.horizon_days:
-            reason = "must not be after horizon_days"
-            where = f"scenario.treatments.{i}.day"
-            raise InvalidContent(f"{where}: {reason}", [FieldError(where, reason)])
-    start = field.result.reference_time
-    planned = tuple(
-        _planned(item, i, field, start) for i, item in enumerate(parsed.scenario.treatments)
-    )
-    spec = field.result.grid.spec
-    frame = field.frame
-    return ForecastInputs(
-        towers=tuple(state.towers.current().index.towers),
-        tier_values=dict(field.tier_values),
-        crs=f"EPSG:{frame.epsg}" if frame.epsg else frame.crs.to_wkt(),
-        grid=(spec.west_m, spec.north_m, spec.resolution_m, spec.width, spec.height),
-        applied=tuple(state.store.list_treatments()),
-        planned=planned,
-        start=start,
-        horizon_days=parsed.horizon_days,
-        runs=parsed.runs,
-        seed=parsed.seed,
-        threshold=parsed.threshold,
-    )
 
 
 def _job_response(request: Request, job: ForecastJob, status: int = 200) -> Response:
@@ -154,8 +103,44 @@ async def post_forecast(request: Request, state: StateDep, manager: ManagerDep) 
     body = await read_json_body(request)
     parsed = parse_json(ForecastIn, body)
     field = await state.fields.current()
-    inputs = await run_in_threadpool(_inputs, state, parsed, field)
+    inputs = await run_in_threadpool(_forecast_inputs, state, parsed, field)
     job, _ = await manager.submit(parsed.model_dump(mode="json"), field.data_version, inputs)
+    return _job_response(request, job, 202)
+
+
+def _forecast_inputs(state: AppState, parsed: ForecastIn, field: FieldSnapshot) -> ForecastInputs:
+    planned = planned_treatments(parsed.scenario, "scenario", parsed.horizon_days, field)
+    return build_inputs(state, field, parsed, planned)
+
+
+def _compare_inputs(state: AppState, parsed: CompareIn, field: FieldSnapshot) -> ForecastInputs:
+    if parsed.baseline == parsed.alternative:
+        reason = "must differ from baseline"
+        raise InvalidContent(f"alternative: {reason}", [FieldError("alternative", reason)])
+    days = parsed.horizon_days
+    base = planned_treatments(parsed.baseline, "baseline", days, field)
+    alternative = planned_treatments(parsed.alternative, "alternative", days, field)
+    return build_inputs(state, field, parsed, base, alternative)
+
+
+@router.post(
+    "/forecasts/compare",
+    status_code=202,
+    summary="Compare two scenarios (a job): blighted towers of each, towers saved and where",
+    dependencies=[Depends(require(Permission.PLAN))],
+    openapi_extra=json_body(CompareIn),
+)
+async def post_compare(request: Request, state: StateDep, manager: ManagerDep) -> Response:
+    """Queue two ensembles of the current field, ``baseline`` and ``alternative``, with
+    the same seed (common random numbers). The finished job's result has, per day, the
+    expected blighted towers of each with their 5-95 % band and the towers saved, and
+    ``saved``: the towers whose probability drops, where they are, by how much."""
+    body = await read_json_body(request)
+    parsed = parse_json(CompareIn, body)
+    field = await state.fields.current()
+    inputs = await run_in_threadpool(_compare_inputs, state, parsed, field)
+    request_json = parsed.model_dump(mode="json")
+    job, _ = await manager.submit(request_json, field.data_version, inputs, "compare")
     return _job_response(request, job, 202)
 
 
@@ -181,3 +166,34 @@ async def delete_forecast(request: Request, job_id: str, manager: ManagerDep) ->
     job = manager.cancel(job_id)
     assert job is not None
     return _job_response(request, job)
+
+
+_TIFF = "image/tiff; application=geotiff; profile=cloud-optimized"
+
+
+@router.get(
+    "/forecasts/{job_id}/probability.tif",
+    summary="A finished forecast's daily probability grids as a Cloud-Optimized GeoTIFF",
+    dependencies=[Depends(require(Permission.READ))],
+    responses={200: {"content": {_TIFF: {}}}},
+)
+async def get_probability_tif(job_id: str, manager: ManagerDep) -> Response:
+    """One float32 band per forecast day (band k = day k, tagged ``day``), the
+    probability of blight on the field's grid in the district's UTM zone. 409 while
+    the job is not done; 404 for a comparison job (it has no grids)."""
+    job = _job(manager, job_id)
+    if job.kind != "forecast":
+        raise ResourceNotFound("a comparison has no probability grids; run a forecast")
+    if job.status != "done" or job.output is None:
+        raise JobNotDone(f"the forecast is {job.status}; grids come when it is done")
+    grids = job.output.grids()
+    tags = {
+        "forecast_id": job.id,
+        "data_version": str(job.data_version),
+        "start": str(job.output.result.get("start")),
+        "threshold": str(job.output.result.get("threshold")),
+    }
+    data = await run_in_threadpool(probability_cog, grids, range(1, len(grids) + 1), tags)
+    disposition = f'attachment; filename="forecast-{job.id}-probability.tif"'
+    headers = {"Content-Disposition": disposition, "ETag": f'"forecast-{job.id}"'}
+    return Response(data, media_type=_TIFF, headers=headers)

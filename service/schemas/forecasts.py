@@ -10,7 +10,7 @@ from geo.treatments import MAX_DOSE_L_PER_M2
 from service.schemas.geojson import StrictModel
 from service.schemas.treatments import Ring
 
-__all__ = ["ForecastIn", "PlannedTreatmentIn", "PolygonIn", "ScenarioIn"]
+__all__ = ["CompareIn", "ForecastIn", "PlannedTreatmentIn", "PolygonIn", "ScenarioIn"]
 
 MAX_HORIZON_DAYS = 30
 MAX_RUNS = 1000
@@ -49,3 +49,24 @@ class ForecastIn(StrictModel):
         0.5, ge=0.0, lt=1.0, description="A tier is blighted when its intensity exceeds this."
     )
     scenario: ScenarioIn = ScenarioIn()
+
+
+class CompareIn(StrictModel):
+    """Two scenarios run side by side with common random numbers (the same seed)."""
+
+    baseline: ScenarioIn = Field(
+        default_factory=ScenarioIn, description="Usually no new treatment."
+    )
+    alternative: ScenarioIn = Field(description="E.g. treating the top remedy zones now.")
+    horizon_days: int = Field(7, ge=1, le=MAX_HORIZON_DAYS, description="Days to forecast.")
+    runs: int = Field(200, ge=1, le=MAX_RUNS, description="Ensemble size of each scenario.")
+    seed: int = Field(1, ge=0, lt=2**63, description="Root seed shared by both scenarios.")
+    threshold: float = Field(
+        0.5, ge=0.0, lt=1.0, description="A tier is blighted when its intensity exceeds this."
+    )
+    min_drop: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="A tower counts as saved when its last-day probability drops by more.",
+    )

@@ -1,14 +1,23 @@
-"""Forecast jobs over HTTP: 202 + Location, progress, result shape, cache, cancel, roles."""
+"""Forecast jobs over HTTP: 202 + Location, progress, result shape, calibration and
+skill, cache, cancel, roles, probability GeoTIFF."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import json
+import math
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import rasterio
 from fastapi.testclient import TestClient
+from pyproj import CRS
 
 from service.app import create_app
 from service.auth import Role, create_key
@@ -16,10 +25,27 @@ from service.demo import seed_demo
 from service.routers.forecasts import MANAGER_KEY, install_forecasts
 from service.settings import Settings
 from service.state import AppState
+from service.store import ObservationQuery
 from tests.service.conftest import auth
 
 END = datetime(2026, 11, 1, 12, tzinfo=UTC)
 SMALL: dict[str, Any] = {"horizon_days": 3, "runs": 10, "seed": 3}
+CALIBRATION_PARAMETERS = {"reproductive_rate", "short_scale_m", "long_fraction", "wind_dir_deg"}
+
+
+def small_settings(data_dir: Path) -> Settings:
+    """Settings with a small calibration and hindcast budget (the tests stay fast)."""
+    return Settings(
+        data_dir=data_dir,
+        forecast_calibration_simulations=40,
+        forecast_skill_runs=10,
+        forecast_skill_horizons=(1, 3),
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Any) -> Settings:
+    return small_settings(tmp_path / "data")
 
 
 def _client(settings: Settings) -> TestClient:
@@ -107,12 +133,46 @@ def test_job_runs_to_done_with_the_documented_result(
     for feature in result["fronts"]["features"]:
         assert feature["properties"]["level"] in (0.5, 0.9)
         assert 1 <= feature["properties"]["day"] <= 3
-    assert result["calibration"]["method"] == "defaults"
-    assert "reproductive_rate" in result["calibration"]["parameters"]
-    assert result["skill"] == {
-        "status": "not computed",
-        "reason": "hindcast scoring is not wired yet",
-    }
+    _check_calibration(result["calibration"], fstate.store.data_version())
+    _check_skill(result["skill"])
+
+
+def _check_calibration(calibration: dict[str, Any], version: int) -> None:
+    assert calibration["method"] == "abc-rejection" and calibration["status"] == "fitted"
+    assert calibration["data_version"] == version
+    assert set(calibration["parameters"]) == CALIBRATION_PARAMETERS
+    for name, stats in calibration["parameters"].items():
+        low, high = stats["ci90"]
+        assert math.isfinite(low) and math.isfinite(high)
+        assert low <= stats["median"] <= high
+        if name != "wind_dir_deg":  # an angle's plain mean may leave the interval
+            assert low <= stats["mean"] <= high
+    assert calibration["accepted_particles"] >= 10
+    assert 0 < calibration["effective_sample_size"] <= calibration["accepted_particles"]
+    assert calibration["n_simulations"] >= 20
+    # the demo's two weeks of history, day 1 onwards (day 0 is the starting state)
+    assert len(calibration["days_used"]) == 14
+    assert calibration["days_used"][-1] == END.date().isoformat()
+
+
+def _check_skill(skill: dict[str, Any]) -> None:
+    assert skill["method"] == "hindcast" and skill["status"] == "computed"
+    assert skill["verified_date"] == END.date().isoformat()
+    assert [h["horizon_days"] for h in skill["horizons"]] == [1, 3]
+    for h in skill["horizons"]:
+        scores = h["skill"]
+        assert scores["n"] > 0
+        for name in ("brier", "brier_persistence", "quantity", "allocation"):
+            assert 0.0 <= scores[name] <= 1.0, name
+        assert -1.0 <= scores["mcc"] <= 1.0
+        for name in ("bss", "auc", "reliability_max_gap"):  # None only when undefined
+            assert scores[name] is None or math.isfinite(scores[name]), name
+        if scores["bss"] is not None:
+            expected = 1.0 - scores["brier"] / scores["brier_persistence"]
+            assert scores["bss"] == pytest.approx(expected)
+        rel = h["reliability"]
+        assert len(rel["edges"]) == len(rel["count"]) + 1
+        assert sum(rel["count"]) == scores["n"]
 
 
 @pytest.mark.usefixtures("demo")
@@ -147,12 +207,14 @@ def test_scenario_treating_the_top_zone_does_not_raise_the_spread(
 def test_same_seed_in_a_fresh_app_gives_identical_results(tmp_path: Any) -> None:
     results = []
     for name in ("a", "b"):
-        with _client(Settings(data_dir=tmp_path / name)) as client:
+        with _client(small_settings(tmp_path / name)) as client:
             st: AppState = client.app.state.blightmap  # type: ignore[attr-defined]
             seed_demo(st.store, seed=7, end=END)
             headers = auth(create_key(st.store, Role.PLANNER)[0])
             results.append(_run(client, headers, **SMALL)["result"])
-    assert results[0] == results[1]
+    stamps = [r["calibration"].pop("computed_at") for r in results]
+    assert stamps[0] != stamps[1]  # each app calibrated on its own...
+    assert results[0] == results[1]  # ...to the same posterior, skill and forecast
 
 
 @pytest.mark.usefixtures("demo")
@@ -247,3 +309,107 @@ def test_latest_probability_grids_are_the_finished_forecasts_days(
         assert grid.values.shape == (field["height"], field["width"])
         assert grid.spec.transform[:6] == tuple(field["transform"])
         assert float(grid.values.min()) >= 0.0 and float(grid.values.max()) <= 1.0
+
+
+def _next_day_batch(state: AppState) -> int:
+    """Copy the last day's observations one day later; returns how many were added."""
+    last = state.store.query_observations(
+        ObservationQuery(start=END - timedelta(hours=6), limit=10**6)
+    ).items
+    later = [
+        dataclasses.replace(o, id=f"{o.id}-next", observed_at=o.observed_at + timedelta(days=1))
+        for o in last
+    ]
+    state.store.add_observations(later)
+    return len(later)
+
+
+@pytest.mark.usefixtures("demo")
+def test_calibration_is_reused_for_the_same_data_version_and_persisted(
+    fclient: TestClient, fstate: AppState, planner: dict[str, str], settings: Settings
+) -> None:
+    first = _run(fclient, planner, **SMALL)["result"]
+    other = _run(fclient, planner, **{**SMALL, "seed": 11})["result"]
+    assert other["towers"] != first["towers"]  # another ensemble...
+    assert other["calibration"] == first["calibration"]  # ...on the same posterior
+    assert other["skill"] == first["skill"]  # and skill, not recomputed
+    version = fstate.store.data_version()
+    saved = json.loads(
+        (settings.data_dir / "forecast-calibration" / f"v{version:012d}.json").read_text()
+    )
+    assert saved["data_version"] == version and saved["status"] == "fitted"
+    assert saved["computed_at"] == first["calibration"]["computed_at"]
+    assert saved["skill"]["0.5"] == first["skill"]
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_restart_keeps_the_calibration(
+    fclient: TestClient, planner: dict[str, str], settings: Settings
+) -> None:
+    before = _run(fclient, planner, **SMALL)["result"]
+    with _client(settings) as again:
+        after = _run(again, planner, **{**SMALL, "seed": 5})["result"]
+    assert after["calibration"] == before["calibration"]  # read back, not refitted
+    assert after["skill"] == before["skill"]
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_new_day_of_observations_updates_the_posterior(
+    fclient: TestClient, fstate: AppState, planner: dict[str, str]
+) -> None:
+    fitted = _run(fclient, planner, **SMALL)["result"]["calibration"]
+    fitted_version = fstate.store.data_version()
+    assert _next_day_batch(fstate) > 0
+    updated = _run(fclient, planner, **SMALL)["result"]["calibration"]
+    assert updated["status"] == "updated" and updated["method"] == "abc-smc-update"
+    assert updated["data_version"] == fstate.store.data_version() > fitted_version
+    next_day = (END + timedelta(days=1)).date().isoformat()
+    assert updated["days_used"] == [next_day]  # the new day only, not a refit
+    assert updated["assimilated_through"] == next_day
+    assert updated["lineage"] == [
+        {
+            "data_version": fitted_version,
+            "status": "fitted",
+            "days": 14,
+            "n_simulations": fitted["n_simulations"],
+        }
+    ]
+    assert updated["n_simulations"] < fitted["n_simulations"]
+    assert set(updated["parameters"]) == CALIBRATION_PARAMETERS
+    for stats in updated["parameters"].values():
+        assert stats["ci90"][0] <= stats["median"] <= stats["ci90"][1]
+
+
+@pytest.mark.usefixtures("demo")
+def test_probability_geotiff_has_one_band_per_day_on_the_fields_grid(
+    fclient: TestClient, planner: dict[str, str]
+) -> None:
+    body = _run(fclient, planner, **SMALL)
+    r = fclient.get(f"/forecasts/{body['id']}/probability.tif", headers=planner)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/tiff")
+    field = fclient.get("/fields/blight", headers=planner).json()
+    with rasterio.open(io.BytesIO(r.content)) as ds:
+        assert ds.count == 3 and ds.dtypes == ("float32",) * 3
+        assert (ds.width, ds.height) == (field["width"], field["height"])
+        assert CRS.from_user_input(ds.crs.to_wkt()) == CRS.from_user_input(field["crs"])
+        assert tuple(ds.transform)[:6] == pytest.approx(field["transform"])
+        assert [ds.tags(b)["day"] for b in (1, 2, 3)] == ["1", "2", "3"]
+        assert ds.tags()["forecast_id"] == body["id"]
+        assert ds.profile.get("blockxsize") is not None  # tiled, as a COG is
+        data = ds.read()
+    assert np.nanmin(data) >= 0.0 and np.nanmax(data) <= 1.0
+    towers = body["result"]["towers"]
+    assert (np.nanmax(data) > 0.0) == any(max(t["probability"]) > 0.0 for t in towers)
+
+
+@pytest.mark.usefixtures("demo")
+def test_probability_geotiff_of_an_unfinished_or_unknown_job(
+    fclient: TestClient, planner: dict[str, str]
+) -> None:
+    r = fclient.post("/forecasts", json={"horizon_days": 30, "runs": 1000}, headers=planner)
+    job_id = r.json()["id"]
+    tif = fclient.get(f"/forecasts/{job_id}/probability.tif", headers=planner)
+    assert tif.status_code == 409
+    assert tif.headers["content-type"].startswith("application/problem+json")
+    fclient.delete(f"/forecasts/{job_id}", headers=planner)
+    assert fclient.get("/forecasts/nope/probability.tif", headers=planner).status_code == 404

@@ -1,0 +1,511 @@
+"""The blocking forecast computations a job runs: calibrate, hindcast, ensemble, compare.
+
+Plain glue (picklable inputs -> :mod:`geo.forecast` -> JSON-safe dicts and arrays),
+run in a worker process by :class:`service.forecasts.ForecastManager` and in-process by
+``blightmap forecast``.
+
+Each ensemble run draws its own spread parameters from the calibrated posterior
+(:meth:`geo.forecast.calibrate.Posterior.sample_params`) and its own start from the
+field's error: run ``r`` takes ``SeedSequence(seed).spawn(runs)[r]``, spawned into the
+parameter draw and the seed of a one-run :func:`geo.forecast.ensemble.ensemble`. Two
+scenarios with the same seed therefore share every random number up to the model's
+own draws (common random numbers), so their difference is mostly the scenario's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from shapely.geometry import Point, mapping
+
+from geo.crs import LocalFrame
+from geo.forecast.ensemble import ensemble
+from geo.forecast.fronts import forecast_fronts, probability_grid
+from geo.forecast.model import Hosts, SpreadParams
+from geo.forecast.observed import ObservedSeries
+from geo.forecast.scenario import PlannedTreatment, protection_schedule
+from geo.grid import Grid, GridSpec
+from geo.layer import Tower
+from geo.treatments import Treatment
+from service.forecast_calibration import (
+    CalibrationBudget,
+    CalibrationRecord,
+    cache_for,
+    calibration_for,
+    skill_for,
+)
+
+__all__ = [
+    "FRONT_LEVELS",
+    "EnsembleSummary",
+    "ForecastInputs",
+    "ForecastOutput",
+    "compute_comparison",
+    "compute_forecast",
+    "posterior_ensemble",
+]
+
+FRONT_LEVELS = (0.5, 0.9)
+FloatArray = npt.NDArray[np.float64]
+Progress = Callable[[float], None]
+Planned = tuple[tuple[int, Treatment], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastInputs:
+    """Everything the worker needs, all picklable.
+
+    Attributes
+    ----------
+    towers : tuple of Tower
+    tier_values : dict of (tower_id, level) to (intensity, std_error)
+        The field's values at the tiers (the ensemble's starting state).
+    crs : str
+        The field's local frame: ``"EPSG:<code>"`` or WKT.
+    grid : tuple of (west_m, north_m, resolution_m, width, height)
+        The field's grid, on which fronts and probability grids are computed.
+    applied : tuple of Treatment
+        Treatments already recorded (they keep protecting as they decay).
+    planned : tuple of (day, Treatment)
+        The scenario's planned treatments (the baseline's, for a comparison).
+    start : datetime
+        Forecast day 0 (the field's reference time).
+    horizon_days, runs, seed : int
+    threshold : float
+        A tier is blighted when its intensity is strictly above this.
+    data_version : int
+        The data the inputs were read from (the calibration's key).
+    history : ObservedSeries or None
+        Daily observed tier states to calibrate on; None: prior defaults are used.
+    calibration_dir : str or None
+        Where calibration records persist (None: memory only).
+    budget : CalibrationBudget
+    alternative : tuple of (day, Treatment), optional
+        For a comparison, the alternative scenario's planned treatments.
+    min_drop : float
+        For a comparison, the least drop of probability of a tower counted as saved.
+    """
+
+    towers: tuple[Tower, ...]
+    tier_values: dict[tuple[str, int], tuple[float, float]]
+    crs: str
+    grid: tuple[float, float, float, int, int]
+    applied: tuple[Treatment, ...]
+    planned: Planned
+    start: datetime
+    horizon_days: int
+    runs: int
+    seed: int
+    threshold: float
+    data_version: int = 0
+    history: ObservedSeries | None = None
+    calibration_dir: str | None = None
+    budget: CalibrationBudget = field(default_factory=CalibrationBudget)
+    alternative: Planned | None = None
+    min_drop: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ForecastOutput:
+    """A finished forecast: its JSON result and its probability grids.
+
+    Attributes
+    ----------
+    result : dict
+        The JSON-safe result of the job resource.
+    probability : numpy.ndarray of float32, shape (days, height, width)
+        Probability of blight on the field's grid for days ``1 .. horizon_days``
+        (:func:`geo.forecast.fronts.probability_grid` of the per-tier probabilities);
+        empty for a comparison.
+    grid : tuple of (crs, west_m, north_m, resolution_m, width, height)
+        The grid of ``probability`` (``crs`` as ``"EPSG:<code>"`` or WKT).
+    """
+
+    result: dict[str, Any]
+    probability: np.ndarray
+    grid: tuple[str, float, float, float, int, int]
+
+    def spec(self) -> GridSpec:
+        """The :class:`GridSpec` of :attr:`probability`."""
+        crs, west, north, res, width, height = self.grid
+        return GridSpec(LocalFrame.from_crs(crs).crs, west, north, res, width, height)
+
+    def grids(self) -> list[Grid]:
+        """One :class:`Grid` per forecast day (variance 0: the probability is the value)."""
+        spec = self.spec()
+        zeros = np.zeros(spec.shape)
+        return [Grid(spec, day.astype(np.float64), zeros) for day in self.probability]
+
+
+@dataclass(frozen=True, eq=False)
+class EnsembleSummary:
+    """What a forecast needs from an ensemble whose runs drew their parameters.
+
+    Attributes
+    ----------
+    probability : numpy.ndarray, shape (days + 1, n)
+        Fraction of runs with the host above the threshold.
+    towers_blighted : numpy.ndarray of int, shape (runs, days + 1)
+    """
+
+    probability: FloatArray
+    towers_blighted: npt.NDArray[np.int64]
+
+
+def posterior_ensemble(
+    hosts: Hosts,
+    mean: FloatArray,
+    se: FloatArray,
+    draw: Callable[[np.random.Generator], SpreadParams],
+    days: int,
+    runs: int,
+    seed: int,
+    threshold: float,
+    protection_by_day: FloatArray,
+    progress: Progress | None = None,
+) -> EnsembleSummary:
+    """``runs`` model runs, each with parameters from ``draw`` (see the module docstring).
+
+    ``progress`` gets the completed fraction after each run and may raise to stop.
+    """
+    above = np.zeros((days + 1, hosts.n))
+    blighted = np.zeros((runs, days + 1), dtype=np.int64)
+    for r, child in enumerate(np.random.SeedSequence(seed).spawn(runs)):
+        param_seq, run_seq = child.spawn(2)
+        params = draw(np.random.default_rng(param_seq))
+        one = ensemble(
+            hosts,
+            mean,
+            se,
+            params,
+            days,
+            1,
+            int(run_seq.generate_state(1)[0]),
+            threshold,
+            protection_by_day=protection_by_day,
+        )
+        above += one.probability
+        blighted[r] = one.towers_blighted[0]
+        if progress is not None:
+            progress((r + 1) / runs)
+    return EnsembleSummary(above / runs, blighted)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with numpy scalars made plain and non-finite floats made None."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _start_arrays(
+    hosts: Hosts, tier_values: dict[tuple[str, int], tuple[float, float]]
+) -> tuple[FloatArray, FloatArray]:
+    levels = hosts.level if hosts.level is not None else np.zeros(hosts.n, np.int64)
+    mean = np.zeros(hosts.n)
+    se = np.zeros(hosts.n)
+    for h, (t, lv) in enumerate(zip(hosts.tower_index, levels, strict=True)):
+        value, error = tier_values.get((hosts.tower_ids[int(t)], int(lv)), (0.0, 0.0))
+        mean[h] = min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
+        se[h] = max(error, 0.0) if math.isfinite(error) else 0.0
+    return mean, se
+
+
+class _Phases:
+    """Maps each phase's completed fraction onto one overall fraction."""
+
+    def __init__(self, progress: Progress | None, weights: dict[str, float]) -> None:
+        self.progress = progress
+        total = sum(weights.values()) or 1.0
+        self.spans: dict[str, tuple[float, float]] = {}
+        start = 0.0
+        for name, w in weights.items():
+            self.spans[name] = (start, w / total)
+            start += w / total
+
+    def of(self, name: str) -> Progress | None:
+        if self.progress is None or name not in self.spans:
+            return None
+        offset, width = self.spans[name]
+        report = self.progress
+        return lambda fraction: report(offset + width * min(max(fraction, 0.0), 1.0))
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    frame: LocalFrame
+    hosts: Hosts
+    mean: FloatArray
+    se: FloatArray
+    spec: GridSpec
+    draw: Callable[[np.random.Generator], SpreadParams]
+    calibration: dict[str, Any]
+    skill: dict[str, Any]
+
+
+def _defaults(reason: str) -> dict[str, Any]:
+    return {
+        "method": "defaults",
+        "status": "not calibrated",
+        "reason": reason,
+        "parameters": _finite({k: {"value": v} for k, v in asdict(SpreadParams()).items()}),
+    }
+
+
+def _calibrate(
+    inputs: ForecastInputs, hosts: Hosts, phases: _Phases
+) -> tuple[CalibrationRecord | None, dict[str, Any], dict[str, Any]]:
+    if inputs.history is None:
+        reason = "fewer than two days of observations of the towers' tiers"
+        return None, _defaults(reason), {"status": "not computed", "reason": reason}
+    cache = cache_for(Path(inputs.calibration_dir) if inputs.calibration_dir else None)
+    record = calibration_for(
+        cache, hosts, inputs.history, inputs.data_version, inputs.budget, phases.of("calibrate")
+    )
+    skill = skill_for(
+        cache,
+        record,
+        hosts,
+        inputs.history,
+        inputs.threshold,
+        inputs.budget,
+        phases.of("skill"),
+    )
+    return record, record.report(), skill
+
+
+def _prepare(inputs: ForecastInputs, phases: _Phases) -> _Prepared:
+    frame = LocalFrame.from_crs(inputs.crs)
+    hosts = Hosts.from_towers(inputs.towers, frame)
+    record, calibration, skill = _calibrate(inputs, hosts, phases)
+    if record is None:
+        fixed = SpreadParams()
+
+        def draw(rng: np.random.Generator) -> SpreadParams:
+            return fixed
+    else:
+        draw = record.posterior.sample_params
+    mean, se = _start_arrays(hosts, inputs.tier_values)
+    west, north, res, width, height = inputs.grid
+    spec = GridSpec(frame.crs, west, north, res, width, height)
+    return _Prepared(frame, hosts, mean, se, spec, draw, calibration, skill)
+
+
+def _run(
+    inputs: ForecastInputs, prep: _Prepared, planned: Planned, progress: Progress | None
+) -> EnsembleSummary:
+    days = inputs.horizon_days
+    schedule = protection_schedule(
+        prep.hosts,
+        inputs.towers,
+        prep.frame,
+        [PlannedTreatment(day, t) for day, t in planned],
+        list(inputs.applied),
+        inputs.start,
+        days,
+    )
+    return posterior_ensemble(
+        prep.hosts,
+        prep.mean,
+        prep.se,
+        prep.draw,
+        days,
+        inputs.runs,
+        inputs.seed,
+        inputs.threshold,
+        np.clip(schedule, 0.0, 1.0),
+        progress,
+    )
+
+
+def _tower_probability(hosts: Hosts, prob: FloatArray) -> FloatArray:
+    """(days + 1, towers) largest tier probability per tower (0 for towers without tiers)."""
+    out = np.zeros((prob.shape[0], len(hosts.tower_ids)))
+    for t in np.unique(hosts.tower_index):
+        out[:, t] = prob[:, hosts.tower_index == t].max(axis=1)
+    return out
+
+
+def _towers(hosts: Hosts, prob: FloatArray) -> list[dict[str, Any]]:
+    levels = hosts.level if hosts.level is not None else np.zeros(hosts.n, np.int64)
+    towers = []
+    for t_idx, tower_id in enumerate(hosts.tower_ids):
+        members = np.flatnonzero(hosts.tower_index == t_idx)
+        if members.size == 0:
+            continue
+        tiers = [
+            {"tier": int(levels[h]), "probability": [float(p) for p in prob[1:, h]]}
+            for h in members
+        ]
+        per_day = prob[1:, members].max(axis=1)
+        towers.append(
+            {"tower_id": tower_id, "probability": [float(p) for p in per_day], "tiers": tiers}
+        )
+    return towers
+
+
+def _curve(summary: EnsembleSummary, days: int) -> list[dict[str, Any]]:
+    counts = summary.towers_blighted
+    band = np.quantile(counts, [0.05, 0.95], axis=0)
+    return [
+        {
+            "day": day,
+            "mean": float(counts[:, day].mean()),
+            "p05": float(band[0, day]),
+            "p95": float(band[1, day]),
+        }
+        for day in range(1, days + 1)
+    ]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def compute_forecast(inputs: ForecastInputs, progress: Progress | None = None) -> ForecastOutput:
+    """Calibrate (or reuse), hindcast (or reuse) and run the ensemble forecast of
+    ``inputs`` (blocking); describe it as JSON with its daily probability grids.
+
+    ``progress(fraction)`` is called as the work advances and may raise to stop.
+    Per-tower probabilities are the largest of the tower's tier probabilities (a lower
+    bound of "any tier blighted"); day 0 (the start) is left out of every series.
+
+    Raises
+    ------
+    GeoError
+        When the inputs cannot give a forecast.
+    """
+    phases = _Phases(progress, {"calibrate": 3.0, "skill": 2.0, "ensemble": 5.0, "fronts": 1.0})
+    prep = _prepare(inputs, phases)
+    days = inputs.horizon_days
+    summary = _run(inputs, prep, inputs.planned, phases.of("ensemble"))
+    prob = np.clip(np.nan_to_num(summary.probability, nan=0.0), 0.0, 1.0)
+    day_list = range(1, days + 1)
+    fronts = forecast_fronts(prep.hosts, prob, prep.spec, prep.frame, FRONT_LEVELS, day_list)
+    grids = np.stack([probability_grid(prep.hosts, prob[d], prep.spec) for d in day_list])
+    result = _finite(
+        {
+            "threshold": inputs.threshold,
+            "start": _iso(inputs.start),
+            "towers": _towers(prep.hosts, prob),
+            "expected_blighted_towers": _curve(summary, days),
+            "fronts": {
+                "type": "FeatureCollection",
+                "features": [f.to_feature() for f in fronts],
+            },
+            "calibration": prep.calibration,
+            "skill": prep.skill,
+        }
+    )
+    west, north, res, width, height = inputs.grid
+    grid = (inputs.crs, west, north, res, width, height)
+    return ForecastOutput(result, grids.astype(np.float32), grid)
+
+
+def _saved_features(
+    prep: _Prepared, base: FloatArray, alt: FloatArray, min_drop: float
+) -> list[dict[str, Any]]:
+    """Towers whose probability on the last day drops by more than ``min_drop``, as
+    GeoJSON point features at their centroids (lon/lat), largest drop first."""
+    tb, ta = _tower_probability(prep.hosts, base), _tower_probability(prep.hosts, alt)
+    drop = tb - ta
+    features: list[dict[str, Any]] = []
+    for t, tower_id in enumerate(prep.hosts.tower_ids):
+        members = prep.hosts.tower_index == t
+        if not members.any() or not drop[-1, t] > min_drop:
+            continue
+        x, y = prep.hosts.x_m[members][0], prep.hosts.y_m[members][0]
+        lon, lat = prep.frame.to_wgs84(np.array([x]), np.array([y]))
+        features.append(
+            {
+                "type": "Feature",
+                "id": tower_id,
+                "geometry": mapping_point(float(lon[0]), float(lat[0])),
+                "properties": {
+                    "tower_id": tower_id,
+                    "probability_baseline": float(tb[-1, t]),
+                    "probability_alternative": float(ta[-1, t]),
+                    "drop": float(drop[-1, t]),
+                    "drop_by_day": [float(v) for v in drop[1:, t]],
+                },
+            }
+        )
+    features.sort(key=lambda f: -float(f["properties"]["drop"]))
+    return features
+
+
+def mapping_point(lon: float, lat: float) -> dict[str, Any]:
+    """A GeoJSON Point (lon, lat rounded to 1e-7 degrees, about 1 cm)."""
+    return dict(mapping(Point(round(lon, 7), round(lat, 7))))
+
+
+def _difference(base: EnsembleSummary, alt: EnsembleSummary, days: int) -> list[dict[str, Any]]:
+    """Per day: blighted towers of each scenario and the paired difference (saved)."""
+    diff = base.towers_blighted - alt.towers_blighted
+    band = np.quantile(diff, [0.05, 0.95], axis=0)
+    b, a = _curve(base, days), _curve(alt, days)
+    return [
+        {
+            "day": day,
+            "baseline": b[day - 1],
+            "alternative": a[day - 1],
+            "towers_saved": {
+                "mean": float(diff[:, day].mean()),
+                "p05": float(band[0, day]),
+                "p95": float(band[1, day]),
+            },
+        }
+        for day in range(1, days + 1)
+    ]
+
+
+def compute_comparison(inputs: ForecastInputs, progress: Progress | None = None) -> ForecastOutput:
+    """Run the baseline (``inputs.planned``) and the alternative (``inputs.alternative``)
+    with common random numbers and describe what the alternative saves.
+
+    The result has, per day, the expected blighted towers of each scenario with its
+    5-95 % band and the paired difference ``towers_saved`` (baseline minus alternative,
+    per run, then mean and band); and ``saved``: a FeatureCollection of the towers
+    whose last-day probability drops by more than ``inputs.min_drop``.
+
+    Raises
+    ------
+    GeoError
+        When the inputs cannot give a forecast.
+    """
+    phases = _Phases(
+        progress, {"calibrate": 3.0, "skill": 2.0, "baseline": 5.0, "alternative": 5.0}
+    )
+    prep = _prepare(inputs, phases)
+    days = inputs.horizon_days
+    base = _run(inputs, prep, inputs.planned, phases.of("baseline"))
+    alt = _run(inputs, prep, inputs.alternative or (), phases.of("alternative"))
+    saved = _saved_features(prep, base.probability, alt.probability, inputs.min_drop)
+    result = _finite(
+        {
+            "threshold": inputs.threshold,
+            "start": _iso(inputs.start),
+            "common_random_numbers": True,
+            "days": _difference(base, alt, days),
+            "towers_saved": len(saved),
+            "saved": {"type": "FeatureCollection", "features": saved},
+            "calibration": prep.calibration,
+            "skill": prep.skill,
+        }
+    )
+    west, north, res, width, height = inputs.grid
+    grid = (inputs.crs, west, north, res, width, height)
+    return ForecastOutput(result, np.zeros((0, height, width), np.float32), grid)
