@@ -607,7 +607,8 @@ def _ensemble_batch(
     totals = np.zeros((len(seeds), days + 1), dtype=np.int64)
     for r, seq in enumerate(seeds):
         sim = GridSimulation(grid, params, np.random.default_rng(seq))
-        limit = threshold * sim.total
+        # infected > threshold * total  <=>  infected > floor(threshold * total), integers.
+        limit = np.floor(threshold * sim.total).astype(np.int32)
         for d in range(days + 1):
             if d:
                 sim.step()
