@@ -22,8 +22,10 @@ from service.routers import (
     fields,
     keys,
     landing,
+    legend,
     observations,
     preview,
+    tiles,
     towers,
     treatments,
     webmap,
@@ -92,6 +94,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(towers.router)
     app.include_router(observations.router)
     app.include_router(fields.router)
+    app.include_router(tiles.router)
+    app.include_router(legend.router)
     app.include_router(treatments.router)
     app.include_router(keys.router)
     app.include_router(assets.router)

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from geo import errors as geo_errors
+from geo.tiles.errors import NoSuchTile
 from service.responses import json_response
 from service.store import AlreadyExists, NotFound, StoreError
 
@@ -116,6 +117,7 @@ class NotModified(Exception):
 
 # The one table: domain and storage errors -> (status, title, slug).
 STATUS_BY_ERROR: dict[type[Exception], tuple[int, str, str]] = {
+    NoSuchTile: (404, "Not found", "not-found"),
     geo_errors.OutsideDistrict: (422, "Outside the district", "outside-district"),
     geo_errors.InvalidGeometry: (422, "Invalid geometry", "invalid-geometry"),
     geo_errors.InvalidTower: (422, "Invalid tower", "invalid-tower"),
