@@ -30,6 +30,7 @@ from service.routers import (
     treatments,
     webmap,
 )
+from service.routers.exports import install_exports
 from service.routers.forecasts import install_forecasts
 from service.settings import Settings
 from service.state import AppState, TowerLayerCache
@@ -101,6 +102,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(assets.router)
     app.include_router(stream_router)
     install_forecasts(app, state)
+    install_exports(app, state)
     preview.install(app, settings.vendor_dir)
     webmap.install(app, settings.vendor_dir)
     openapi_docs.install(app)

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     ws_ping_interval_s: float = Field(20.0, gt=0)
     ws_ping_timeout_s: float = Field(20.0, gt=0)
     asset_cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Memory for GLB assets.")
+    export_max_tiles: int = Field(
+        100_000, ge=1, description="Most tiles one export may render (all tile sets together)."
+    )
 
     forecast_history_days: int = Field(
         21, ge=2, le=365, description="Days of observations forecasts are calibrated on."

@@ -10,7 +10,7 @@ from geo.export.cog import write_cog
 from geo.export.gpkg import write_gpkg
 from geo.export.packages import package_metadata, write_mbtiles, write_pmtiles
 from geo.export.pdf import write_pdf
-from geo.export.spec import RASTER_LAYERS, ExportData, ExportSpec, check_spec
+from geo.export.spec import MAX_TILES, RASTER_LAYERS, ExportData, ExportSpec, check_spec
 from geo.export.tilesets import render_tile_set, tile_sets, tiles_covering
 
 __all__ = ["MEDIA_TYPES", "ExportedFile", "run_export"]
@@ -109,7 +109,11 @@ def _tile_packages(
 
 
 def run_export(
-    spec: ExportSpec, data: ExportData, out_dir: Path, progress: Progress | None = None
+    spec: ExportSpec,
+    data: ExportData,
+    out_dir: Path,
+    progress: Progress | None = None,
+    max_tiles: int = MAX_TILES,
 ) -> list[ExportedFile]:
     """Write every file ``spec`` asks for into ``out_dir`` (created); return them in order.
 
@@ -122,7 +126,7 @@ def run_export(
     GeoError
         When the request does not fit the data (:func:`~geo.export.spec.check_spec`).
     """
-    area = check_spec(spec, data)
+    area = check_spec(spec, data, max_tiles)
     out_dir.mkdir(parents=True, exist_ok=True)
     n_tiles = len(tiles_covering(area, spec.zooms)) if spec.tiled_formats else 0
     meter = _Meter(_cost(spec, n_tiles), progress)

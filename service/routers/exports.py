@@ -1,0 +1,145 @@
+"""Export jobs: ``POST /exports`` (planners), ``GET``/``DELETE /exports/{id}`` and the files.
+
+A POST checks the request against the current field (bbox in the district, tile
+budget) and answers 202 with the job resource and its ``Location``; the files are
+written in a worker thread (:mod:`service.exports`) and listed with their links once
+the job is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse
+
+from geo.export import check_spec
+from service.auth import Permission
+from service.body import parse_json, read_json_body
+from service.deps import StateDep, require
+from service.errors import ResourceNotFound
+from service.exports import ExportJob, ExportManager, export_data
+from service.ogc import absolute
+from service.openapi_docs import json_body
+from service.responses import json_response
+from service.schemas.exports import ExportIn
+from service.state import AppState
+
+__all__ = ["MANAGER_KEY", "install_exports", "router"]
+
+MANAGER_KEY = "exports"
+router = APIRouter(tags=["exports"])
+
+
+def get_manager(request: Request) -> ExportManager:
+    """The :class:`ExportManager` installed by :func:`install_exports`."""
+    manager: ExportManager = getattr(request.app.state, MANAGER_KEY)
+    return manager
+
+
+ManagerDep = Annotated[ExportManager, Depends(get_manager)]
+
+
+def install_exports(app: FastAPI, state: AppState, max_workers: int = 1) -> ExportManager:
+    """Include the export routes in ``app``; stop the workers on its shutdown."""
+    settings = state.settings
+    manager = ExportManager(
+        settings.data_dir / "exports", max_workers, max_tiles=settings.export_max_tiles
+    )
+    setattr(app.state, MANAGER_KEY, manager)
+    app.include_router(router)
+    inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with inner(application) as value:
+            try:
+                yield value
+            finally:
+                await manager.aclose()
+
+    app.router.lifespan_context = lifespan
+    return manager
+
+
+def _job_response(request: Request, job: ExportJob, status: int = 200) -> Response:
+    location = absolute(request, f"/exports/{job.id}")
+
+    def href(name: str) -> str:
+        return absolute(request, f"/exports/{job.id}/files/{name}")
+
+    return json_response(job.to_dict(href), status, headers={"Location": location})
+
+
+def _job(manager: ExportManager, job_id: str) -> ExportJob:
+    job = manager.get(job_id)
+    if job is None:
+        raise ResourceNotFound("no export job has this id (jobs are kept for a while only)")
+    return job
+
+
+@router.post(
+    "/exports",
+    status_code=202,
+    summary="Export an area as tile packages, COG, GeoPackage and a print PDF (a job)",
+    dependencies=[Depends(require(Permission.PLAN))],
+    openapi_extra=json_body(ExportIn),
+)
+async def post_export(request: Request, state: StateDep, manager: ManagerDep) -> Response:
+    """Queue an export of the current field, towers and zones.
+
+    Answers 202 with the job resource and its ``Location``; 422 naming the field for a
+    bad request (bbox order or range, bbox outside the district, zooms, layers,
+    formats, paper, DPI, too many tiles); 409 when there is no field yet.
+    """
+    parsed = parse_json(ExportIn, await read_json_body(request))
+    spec = parsed.to_spec()
+    field = await state.fields.current()
+    data = export_data(field, state.towers.current())
+    await run_in_threadpool(check_spec, spec, data, state.settings.export_max_tiles)
+    job = manager.submit(parsed.model_dump(mode="json"), spec, data)
+    return _job_response(request, job, 202)
+
+
+@router.get(
+    "/exports/{job_id}",
+    summary="An export job: status, progress, files",
+    dependencies=[Depends(require(Permission.READ))],
+)
+async def get_export(request: Request, job_id: str, manager: ManagerDep) -> Response:
+    """The job resource; ``files`` with their links once done, ``error`` if it failed."""
+    return _job_response(request, _job(manager, job_id))
+
+
+@router.get(
+    "/exports/{job_id}/files/{name}",
+    summary="One file of a finished export",
+    dependencies=[Depends(require(Permission.READ))],
+    response_class=FileResponse,
+)
+async def get_export_file(job_id: str, name: str, manager: ManagerDep) -> Response:
+    """The file, with its media type; 404 until the job is done."""
+    exported = _job(manager, job_id).file(name)
+    if exported is None:
+        raise ResourceNotFound("this export has no such file (yet)")
+    job = _job(manager, job_id)
+    return FileResponse(
+        job.directory / exported.name, media_type=exported.media_type, filename=exported.name
+    )
+
+
+@router.delete(
+    "/exports/{job_id}",
+    summary="Cancel an export job",
+    dependencies=[Depends(require(Permission.PLAN))],
+)
+async def delete_export(request: Request, job_id: str, manager: ManagerDep) -> Response:
+    """Cancel a queued or running job (its status becomes ``cancelled``); a finished job
+    is returned unchanged."""
+    _job(manager, job_id)
+    job = manager.cancel(job_id)
+    assert job is not None
+    return _job_response(request, job)
