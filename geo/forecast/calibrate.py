@@ -22,7 +22,8 @@ For a window of days ``[start_day, end_day]`` of an
 with :func:`~geo.forecast.model.run` from ``series.state(start_day)`` (last
 observation carried forward) for ``end_day - start_day`` days, and compared with the
 observed days ``d = start_day + 1 .. end_day`` on the observed cells only (the
-simulation is masked like the observations):
+simulation is masked like the observations, and simulated intensities below the
+series' ``detection_floor`` count as 0, as they would have been observed):
 
 - ``"summary"`` (default): per day, four summary statistics over the observed hosts,
   the fraction with intensity above :data:`INFECTED_INTENSITY` (0.02), the fraction
@@ -55,6 +56,19 @@ days ``(start_day, end_day]`` enter the distance (simulated from the observed st
 ``start_day``, by default the end of the window the posterior was fitted on). The
 accepted fraction with the smallest distances keeps its importance weights.
 
+Growth measured directly
+------------------------
+:func:`estimate_growth_rate` measures ``growth_rate_per_day`` from consecutive observed
+days (the median daily logit slope): growth is visible in every infected tier long
+before spread is, so the hindcast fixes it this way and leaves ABC the dispersal.
+
+Uncertain starting states
+-------------------------
+When the series carries an observation noise (``series.noise_sd > 0``, see
+:meth:`~geo.forecast.observed.ObservedSeries.with_detection_floor`), each simulation
+starts from :meth:`~geo.forecast.observed.ObservedSeries.draw_state` rather than the
+observed state itself, as forecasts do.
+
 Every draw comes from ``numpy.random.default_rng(seed)``: the same seed gives the same
 posterior.
 """
@@ -79,10 +93,12 @@ __all__ = [
     "GROWTH_RATE_PRIOR",
     "INFECTED_INTENSITY",
     "WIND_KAPPA_PRIOR",
+    "GrowthEstimate",
     "Posterior",
     "Prior",
     "abc_distance",
     "calibrate",
+    "estimate_growth_rate",
     "update_posterior",
 ]
 
@@ -284,13 +300,94 @@ def abc_distance(
     distance: Distance = "summary",
 ) -> float:
     """ABC distance of one simulation to the observed days (see the module docstring)."""
-    sim = run(hosts, series.state(start_day), params, end_day - start_day, seed)[1:]
+    if series.noise_sd > 0.0:
+        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        init_seq, run_seq = seq.spawn(2)
+        start = series.draw_state(start_day, np.random.default_rng(init_seq))
+        sim = run(hosts, start, params, end_day - start_day, run_seq)[1:]
+    else:
+        sim = run(hosts, series.state(start_day), params, end_day - start_day, seed)[1:]
+    if series.detection_floor > 0.0:
+        # The observation model the series went through: undetected below the floor.
+        sim = np.where(sim < series.detection_floor, 0.0, sim)
     obs = series.intensity[start_day + 1 : end_day + 1]
     seen = ~np.isnan(obs)
     if distance == "mae":
         return float(np.mean(np.abs(sim[seen] - obs[seen])))
     diff = _summaries(hosts, sim, seen) - _summaries(hosts, obs, seen)
     return float(np.mean(np.sum(np.abs(diff), axis=1)))
+
+
+@dataclass(frozen=True)
+class GrowthEstimate:
+    """Logistic growth rate of intensity measured from observed days.
+
+    Attributes
+    ----------
+    rate_per_day : float
+        Median of the daily logit slopes, per day (>= 0).
+    n_pairs : int
+        Number of (host, day, next day) slopes it is the median of.
+    p25, p75 : float
+        Their quartiles, per day.
+    """
+
+    rate_per_day: float
+    n_pairs: int
+    p25: float
+    p75: float
+
+
+def estimate_growth_rate(
+    series: ObservedSeries,
+    end_day: int,
+    start_day: int = 0,
+    min_intensity: float | None = None,
+    max_intensity: float = 0.95,
+) -> GrowthEstimate | None:
+    """The model's ``growth_rate_per_day`` measured directly on days ``[start_day, end_day]``.
+
+    In the model a tier's intensity grows logistically, so its logit grows linearly,
+    ``logit i(d + 1) - logit i(d) = r (1 - protection)``. Each host observed on two
+    consecutive days with intensities in ``[min_intensity, max_intensity]`` on both
+    gives one slope; the estimate is their median (robust to noisy pairs), clipped
+    at 0. This is direct and needs no simulation, where ABC summaries of an early
+    outbreak say little about growth (most infections sit below detection).
+
+    Parameters
+    ----------
+    series : ObservedSeries
+    end_day, start_day : int
+        Only days within ``[start_day, end_day]`` are read.
+    min_intensity : float, optional
+        Least intensity of a usable observation; default ``max(series.detection_floor,
+        0.02)`` (below it, noise dominates the logit).
+    max_intensity : float
+        Largest usable intensity (the logit saturates near 1).
+
+    Returns
+    -------
+    GrowthEstimate or None
+        None when fewer than 5 slopes are available.
+
+    Raises
+    ------
+    InvalidParameter
+        On a window outside the series.
+    """
+    if not 0 <= start_day <= end_day < series.days:
+        raise InvalidParameter("need 0 <= start_day <= end_day < series.days", "end_day")
+    low = max(series.detection_floor, 0.02) if min_intensity is None else min_intensity
+    x = series.intensity[start_day : end_day + 1]
+    usable = ~np.isnan(x) & (x >= low) & (x <= max_intensity)
+    pair = usable[:-1] & usable[1:]
+    if int(pair.sum()) < 5:
+        return None
+    safe = np.where(usable, x, 0.5)
+    logit = np.log(safe / (1.0 - safe))
+    slopes = (logit[1:] - logit[:-1])[pair]
+    q25, q50, q75 = np.quantile(slopes, [0.25, 0.5, 0.75])
+    return GrowthEstimate(max(float(q50), 0.0), int(slopes.size), float(q25), float(q75))
 
 
 def _check_budget(n_simulations: int, accept_fraction: float, min_accepted: int) -> int:

@@ -434,11 +434,12 @@ def skill_report(
     o: npt.ArrayLike,
     persistence_p: npt.ArrayLike,
     threshold: float = 0.5,
+    min_count: int = 20,
 ) -> SkillReport:
     """All skill scores of one forecast horizon.
 
     The binary map for Pontius disagreement and MCC is ``p >= threshold``.
-    Reliability uses the defaults of :func:`reliability` (10 bins, 20 samples).
+    Reliability uses 10 bins and ``min_count`` samples (:func:`reliability`).
 
     Parameters
     ----------
@@ -452,6 +453,9 @@ def skill_report(
         Persistence forecast as probabilities (e.g. today's state, 0/1).
     threshold : float, default 0.5
         Probability at or above which a cell is mapped as blighted, in [0, 1].
+    min_count : int, default 20
+        Least number of forecasts in a reliability bin for it to enter
+        ``reliability_max_gap``.
 
     Raises
     ------
@@ -478,7 +482,7 @@ def skill_report(
         brier_persistence=brier_ref,
         bss=bss,
         auc=auc,
-        reliability_max_gap=reliability(p_arr, o_arr).max_gap,
+        reliability_max_gap=reliability(p_arr, o_arr, min_count=min_count).max_gap,
         quantity=disagreement.quantity,
         allocation=disagreement.allocation,
         mcc=matthews_corrcoef(predicted, o_arr),
