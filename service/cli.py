@@ -241,7 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     data_arg(towers)
     towers.set_defaults(func=cmd_import_towers)
 
-    exp = sub.add_parser("export", help="export data").add_subparsers(dest="what", required=True)
+    export = sub.add_parser("export", help="export a bundle (maps, tiles, PDF) or the towers")
+    from service.cli_export import add_export_arguments
+
+    add_export_arguments(export)
+    exp = export.add_subparsers(dest="what", required=False)
     towers_out = exp.add_parser("towers", help="export towers to .geojson or .gpkg")
     towers_out.add_argument("file")
     data_arg(towers_out)
