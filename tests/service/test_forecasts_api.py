@@ -7,10 +7,8 @@ import dataclasses
 import io
 import json
 import math
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -19,28 +17,16 @@ import rasterio
 from fastapi.testclient import TestClient
 from pyproj import CRS
 
-from service.app import create_app
 from service.auth import Role, create_key
 from service.demo import seed_demo
-from service.routers.forecasts import MANAGER_KEY, install_forecasts
+from service.routers.forecasts import MANAGER_KEY
 from service.settings import Settings
 from service.state import AppState
 from service.store import ObservationQuery
 from tests.service.conftest import auth
+from tests.service.forecast_jobs import END, SMALL, make_client, run_job, small_settings, wait_job
 
-END = datetime(2026, 11, 1, 12, tzinfo=UTC)
-SMALL: dict[str, Any] = {"horizon_days": 3, "runs": 10, "seed": 3}
 CALIBRATION_PARAMETERS = {"reproductive_rate", "short_scale_m", "long_fraction", "wind_dir_deg"}
-
-
-def small_settings(data_dir: Path) -> Settings:
-    """Settings with a small calibration and hindcast budget (the tests stay fast)."""
-    return Settings(
-        data_dir=data_dir,
-        forecast_calibration_simulations=40,
-        forecast_skill_runs=10,
-        forecast_skill_horizons=(1, 3),
-    )
 
 
 @pytest.fixture
@@ -49,10 +35,7 @@ def settings(tmp_path: Any) -> Settings:
 
 
 def _client(settings: Settings) -> TestClient:
-    app = create_app(settings)
-    if not hasattr(app.state, MANAGER_KEY):  # until create_app installs it itself
-        install_forecasts(app, app.state.blightmap)
-    return TestClient(app, base_url="http://testserver")
+    return make_client(settings)
 
 
 @pytest.fixture
@@ -78,22 +61,12 @@ def planner(fstate: AppState) -> dict[str, str]:
     return auth(create_key(fstate.store, Role.PLANNER)[0])
 
 
-def _wait(client: TestClient, job_id: str, headers: dict[str, str], timeout_s: float = 40) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        body = client.get(f"/forecasts/{job_id}", headers=headers).json()
-        if body["status"] in ("done", "failed", "cancelled"):
-            return body
-        assert time.monotonic() < deadline, f"job still {body['status']}"
-        time.sleep(0.1)
+def _wait(client: TestClient, job_id: str, headers: dict[str, str]) -> Any:
+    return wait_job(client, job_id, headers)
 
 
 def _run(client: TestClient, headers: dict[str, str], **request: Any) -> Any:
-    r = client.post("/forecasts", json=request, headers=headers)
-    assert r.status_code == 202, r.text
-    body = _wait(client, r.json()["id"], headers)
-    assert body["status"] == "done", body
-    return body
+    return run_job(client, headers, "/forecasts", **request)
 
 
 @pytest.mark.usefixtures("demo")
