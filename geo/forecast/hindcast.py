@@ -10,8 +10,9 @@ before step 4:
    ``noise_sd`` (default ``floor / 1.645``) carried into every starting state
    (:meth:`~geo.forecast.observed.ObservedSeries.draw_state`).
 2. Calibrate: ``growth_rate_per_day`` measured directly on days ``[0, T - h]``
-   (:func:`~geo.forecast.calibrate.estimate_growth_rate`, ``growth="estimate"``; by ABC
-   when fewer than 5 slopes exist, or with ``growth="calibrate"``), then
+   (:func:`~geo.forecast.calibrate.estimate_growth_rate`, ``growth="estimate"``,
+   combined with ``growth_prior`` when one is given; when fewer than 5 slopes exist,
+   the prior alone or else ABC; ABC with ``growth="calibrate"``), then
    :func:`~geo.forecast.calibrate.calibrate` of ``priors`` on days
    ``(max(0, T - h - calibrate_days), T - h]``.
 3. Forecast: ``runs`` model runs of ``h`` days, each from its own starting state drawn
@@ -285,6 +286,7 @@ class HorizonHindcast:
                 "n_pairs": self.growth.n_pairs,
                 "p25": self.growth.p25,
                 "p75": self.growth.p75,
+                "se_per_day": self.growth.se_per_day,
             },
             "detection_floor": self.detection_floor,
             "noise_sd": self.noise_sd,
@@ -369,6 +371,7 @@ def _growth(
     growth: Growth,
     base: SpreadParams,
     priors: tuple[Prior, ...],
+    growth_prior: tuple[float, float] | None,
 ) -> tuple[SpreadParams, tuple[Prior, ...], GrowthEstimate | None]:
     """Base parameters and priors with the growth rate handled as ``growth`` asks."""
     if growth not in ("estimate", "calibrate", "fixed"):
@@ -377,9 +380,12 @@ def _growth(
     if growth == "fixed" or in_priors:
         return base, priors, None
     estimate = estimate_growth_rate(series, issued) if growth == "estimate" else None
+    if estimate is None and growth_prior is not None:
+        return replace(base, growth_rate_per_day=max(growth_prior[0], 0.0)), priors, None
     if estimate is None:
         return base, (*priors, GROWTH_RATE_PRIOR), None
-    return replace(base, growth_rate_per_day=estimate.rate_per_day), priors, estimate
+    rate = estimate.rate_per_day if growth_prior is None else estimate.combined(*growth_prior)
+    return replace(base, growth_rate_per_day=rate), priors, estimate
 
 
 def _forecast(
@@ -423,6 +429,7 @@ def hindcast(
     noise_sd: float | None = None,
     growth: Growth = "estimate",
     min_count: int = 20,
+    growth_prior: tuple[float, float] | None = None,
 ) -> HindcastReport:
     """Calibrate, forecast and score each horizon (see the module docstring).
 
@@ -458,6 +465,11 @@ def hindcast(
         a growth-rate prior.
     min_count : int
         Least number of forecasts in a reliability bin for it to enter ``max_gap``.
+    growth_prior : (mean, sd), optional
+        Normal prior of the growth rate per day (e.g. measured on earlier outbreaks):
+        with ``growth="estimate"`` the measured rate is combined with it
+        (:meth:`~geo.forecast.calibrate.GrowthEstimate.combined`), and it stands alone
+        when too few slopes exist (instead of ABC).
 
     Returns
     -------
@@ -483,7 +495,9 @@ def hindcast(
     ):
         issued = last - h
         cal_seq, run_seq = seq.spawn(2)
-        h_base, h_priors, estimate = _growth(model_series, issued, growth, base, tuple(priors))
+        h_base, h_priors, estimate = _growth(
+            model_series, issued, growth, base, tuple(priors), growth_prior
+        )
         posterior = calibrate(
             hosts,
             model_series,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -11,12 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from geo.crs import LocalFrame
 from geo.errors import InvalidParameter
 from geo.forecast.calibrate import DEFAULT_PRIORS
 from geo.forecast.hindcast import hindcast
 from geo.forecast.model import Hosts, SpreadParams, SpreadState, run
-from geo.forecast.observed import ObservedSeries, daily_tier_states
+from geo.forecast.observed import ObservedSeries
 from tests.geo.forecast.hosts import grid_hosts
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
@@ -75,28 +73,3 @@ def test_hindcast_rejects_bad_arguments(synthetic: tuple[Hosts, ObservedSeries])
         args.update(kwargs)
         with pytest.raises(InvalidParameter):
             hindcast(hosts, series, seed=0, n_simulations=4, **args)
-
-
-def test_demo_outbreak_hindcast_is_well_formed() -> None:
-    from geo.demo import demo_towers, simulate_outbreak
-
-    towers = demo_towers()
-    history = simulate_outbreak(towers, end=datetime(2026, 6, 1, tzinfo=UTC), days=14)
-    frame = LocalFrame.for_geometries([t.footprint_wgs84 for t in towers])
-    hosts = Hosts.from_towers(towers, frame)
-    reports = [o for o in history.observations if o.source in ("sensor", "drone")]
-    series = daily_tier_states(reports, hosts, history.times[0], days=14)
-    report = hindcast(
-        hosts, series, horizon_days=[7], runs=40, seed=3, calibrate_days=6, n_simulations=300
-    )
-    (h7,) = report.horizons
-    skill = h7.skill.to_dict()
-    for key in ("brier", "brier_persistence", "quantity", "allocation", "mcc"):
-        value = skill[key]
-        assert value is not None and math.isfinite(value)
-    assert 0.0 <= h7.skill.brier <= 1.0 and h7.skill.n > 50
-    json.dumps(report.to_dict(), allow_nan=False)
-    print(
-        f"demo 7-day hindcast: BSS vs persistence {skill['bss']}, "
-        f"reliability max gap {skill['reliability_max_gap']}, AUC {skill['auc']}, n {skill['n']}"
-    )
