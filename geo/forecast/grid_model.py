@@ -305,7 +305,8 @@ def sample_displacements(
 
     The distance comes from the short or (with probability ``long_fraction``) the
     long kernel with 21-bit float32 uniforms (so the Cauchy tail is cut at about
-    ``1.3e6`` scales), the bearing from the wind's von Mises or uniformly.
+    ``1.3e6`` scales and the exponential one at ``21 ln 2 = 14.6`` scales, a mass of
+    ``2**-21`` each), the bearing from the wind's von Mises or uniformly.
 
     Raises
     ------
@@ -423,7 +424,9 @@ class GridSimulation:
     """The mutable state of one run, advanced a day at a time by :meth:`step`.
 
     Attributes: flat int32 arrays of one entry per cell, ``total``, ``susceptible``
-    and ``infected``; ``infected_total`` and ``exposed_total`` over the grid; ``day``.
+    and ``infected``; ``infected_total`` and ``exposed_total`` over the grid; ``day``;
+    ``changed``, the cells whose infected count rose in the last step (at day 0, the
+    infected cells).
     Only the cells that spores reach are touched each day; the infected cells are kept
     as an index list (they never heal in this model).
     """
@@ -441,6 +444,7 @@ class GridSimulation:
         self.exposed_total = 0
         self.day = 0
         self._sources = np.flatnonzero(self.infected)
+        self.changed = self._sources
         empty = np.zeros(0, dtype=np.int64)
         self._cohorts: list[_Cohort] = [(empty, empty)] * params.latency_days
         centre = np.arange(self.cells, dtype=np.int64)
@@ -473,6 +477,7 @@ class GridSimulation:
 
     def _infect(self, cells: IntArray, n: IntArray) -> None:
         """Add ``n`` infected hosts to each of ``cells`` (unique)."""
+        self.changed = cells
         if cells.size == 0:
             return
         before = self.infected[cells]
@@ -645,19 +650,27 @@ def _ensemble_batch(
     threshold: float,
 ) -> _Partial:
     """Runs of one batch: blighted-cell counts per day, final infected sum, totals."""
-    above = np.zeros((days + 1, grid.shape[0] * grid.shape[1]), dtype=np.uint16)
-    final = np.zeros(grid.shape[0] * grid.shape[1], dtype=np.float64)
+    cells = grid.shape[0] * grid.shape[1]
+    # Infections never heal, so a cell stays blighted from the first day it is: count
+    # first days (touching only the cells that changed), cumulate over days at the end.
+    first_day = np.zeros((days + 1, cells), dtype=np.uint16)
+    final = np.zeros(cells, dtype=np.float64)
     totals = np.zeros((len(seeds), days + 1), dtype=np.int64)
+    # infected > threshold * total  <=>  infected > floor(threshold * total), integers.
+    limit = np.floor(threshold * grid.total_hosts.ravel()).astype(np.int32)
     for r, seq in enumerate(seeds):
         sim = GridSimulation(grid, params, np.random.default_rng(seq))
-        # infected > threshold * total  <=>  infected > floor(threshold * total), integers.
-        limit = np.floor(threshold * sim.total).astype(np.int32)
+        blighted = np.zeros(cells, dtype=np.bool_)
         for d in range(days + 1):
             if d:
                 sim.step()
-            above[d] += sim.infected > limit
+            touched = sim.changed
+            fresh = touched[(sim.infected[touched] > limit[touched]) & ~blighted[touched]]
+            blighted[fresh] = True
+            first_day[d, fresh] += 1
             totals[r, d] = sim.infected_total
         final += sim.infected
+    above = np.cumsum(first_day, axis=0, dtype=np.uint16)
     return above, final, totals
 
 

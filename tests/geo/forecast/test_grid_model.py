@@ -290,8 +290,15 @@ def test_ensemble_is_reproducible_and_independent_of_workers() -> None:
     assert seen[-1] == (6, 6)
     # Run r is run_grid with the r-th spawned seed.
     seqs = np.random.SeedSequence(21).spawn(6)
-    direct = [run_grid(grid, params, 8, seed=q).infected_total for q in seqs]
-    assert np.array_equal(one.infected_total, np.array(direct))
+    direct = [run_grid(grid, params, 8, seed=q, keep_daily=True) for q in seqs]
+    assert np.array_equal(one.infected_total, np.array([d.infected_total for d in direct]))
+    daily = np.array([d.infected_daily for d in direct])
+    np.testing.assert_allclose(one.probability, (daily > 0).mean(axis=0))
+    np.testing.assert_allclose(one.mean_infected, daily[:, -1].mean(axis=0))
+    third = run_grid_ensemble(grid, params, 8, runs=6, seed=21, workers=1, threshold=0.3)
+    expected = (daily > 0.3 * grid.total_hosts).mean(axis=0)
+    np.testing.assert_allclose(third.probability, expected)
+    assert np.any(third.probability != one.probability)
     assert one.probability.shape == (9, 12, 12)
     assert np.all((one.probability >= 0) & (one.probability <= 1))
     assert np.array_equal(one.probability[0], (grid.infected > 0).astype(np.float32))
