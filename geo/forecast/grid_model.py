@@ -53,12 +53,12 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from geo.errors import InvalidParameter
-from geo.forecast.model import Kernel
 
 __all__ = [
     "BIN_SPORES",
@@ -68,6 +68,7 @@ __all__ = [
     "GridRun",
     "GridSimulation",
     "HostGrid",
+    "Kernel",
     "draw_spore_counts",
     "kernel_pdf",
     "resolve_establishment",
@@ -86,6 +87,9 @@ CHUNK_SPORES = 1 << 15
 BIN_SPORES = 1 << 22
 """Landing cells buffered before one ``np.bincount`` over the grid."""
 
+Kernel = Literal["cauchy", "exponential"]
+"""Distance kernels, as :data:`geo.forecast.model.Kernel` (not imported from there: the
+ensemble's worker processes then start without scipy)."""
 _KERNELS = ("cauchy", "exponential")
 _MASK21 = np.uint64((1 << 21) - 1)
 _U21 = np.float32(2.0**-21)
