@@ -20,6 +20,7 @@ from geo.observations import Observation
 from geo.treatments import EfficacyModel, Treatment, area_protection
 from geo.zones import RemedyZone
 from service.fields import FieldSnapshot
+from service.forecast_fronts import front_features, parse_fronts_filter
 from service.ogc import CRS84
 from service.state import AppState
 from service.store import ObservationQuery
@@ -66,6 +67,10 @@ class CollectionProvider(ABC):
     @abstractmethod
     def extent(self, state: AppState) -> dict[str, Any]:
         """The OGC extent object (spatial in CRS84, temporal when it applies)."""
+
+    def listed(self, state: AppState) -> bool:
+        """Whether ``/collections`` lists the collection now (its routes always answer)."""
+        return True
 
 
 def tower_feature(tower: Tower, field: FieldSnapshot | None = None) -> Feature:
@@ -279,7 +284,45 @@ def _treatment_matches(treatment: Treatment, query: ItemsQuery) -> bool:
     return not (query.end is not None and treatment.applied_at > query.end)
 
 
+class ForecastFrontsProvider(CollectionProvider):
+    """The fronts of the latest finished forecast (``POST /forecasts``), read from the
+    data directory (:mod:`service.forecast_fronts`): 50 % and 90 % per day."""
+
+    id = "forecast-fronts"
+    title = "Forecast fronts"
+    description = (
+        "Where the latest finished spread forecast gives blight a probability of at least "
+        "50 % or 90 %, per forecast day; filter with day=<n> and level=<0.5|0.9>."
+    )
+    extra_params = ("day", "level")
+
+    def items(
+        self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
+    ) -> tuple[list[Feature], int]:
+        selection = parse_fronts_filter(query.filters)
+        fronts = front_features(state.settings.data_dir, selection, query.bbox_crs84)
+        return fronts[query.offset : query.offset + query.limit], len(fronts)
+
+    def item(self, state: AppState, feature_id: str, field: FieldSnapshot | None) -> Feature | None:
+        fronts = front_features(state.settings.data_dir)
+        return next((f for f in fronts if f["id"] == feature_id), None)
+
+    def extent(self, state: AppState) -> dict[str, Any]:
+        district = state.towers.current().district
+        return {"spatial": _spatial(None if district.is_empty else district.bbox_wgs84)}
+
+    def listed(self, state: AppState) -> bool:
+        """Listed once a finished forecast has fronts (an empty collection is not offered)."""
+        return bool(front_features(state.settings.data_dir))
+
+
 PROVIDERS: dict[str, CollectionProvider] = {
     p.id: p
-    for p in (TowersProvider(), ObservationsProvider(), ZonesProvider(), TreatmentsProvider())
+    for p in (
+        TowersProvider(),
+        ObservationsProvider(),
+        ZonesProvider(),
+        TreatmentsProvider(),
+        ForecastFrontsProvider(),
+    )
 }

@@ -189,4 +189,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "datetime", "RFC 3339 instant or interval (a/b, ../b, a/..)", {"type": "string"}
     ),
     "tower_id": _query_param("tower_id", "Only observations about this tower", {"type": "string"}),
+    "day": _query_param(
+        "day", "Only fronts of this forecast day", {"type": "integer", "minimum": 1}
+    ),
+    "level": _query_param(
+        "level",
+        "Only fronts of this probability level (0.5 or 0.9)",
+        {"type": "number", "minimum": 0, "maximum": 1},
+    ),
 }

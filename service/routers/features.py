@@ -148,7 +148,9 @@ def build_router() -> APIRouter:
     def collections(request: Request, state: StateDep) -> dict[str, Any]:
         """Every collection with its extent and offered CRSs."""
         return {
-            "collections": [collection_doc(request, state, p) for p in PROVIDERS.values()],
+            "collections": [
+                collection_doc(request, state, p) for p in PROVIDERS.values() if p.listed(state)
+            ],
             "links": [link(absolute(request, "/collections"), "self", JSON, "collections")],
         }
 
