@@ -193,12 +193,7 @@ def main() -> None:
         v = pool(results[variant.name])
         print("  " + "\n  ".join(describe(variant.name, v, args.horizon, args.min_count)))
         print("\n".join(reliability_table(v, args.min_count)))
-        new = Verification(
-            *(
-                a[v.group_mask("not_blighted_at_issue")]
-                for a in (v.probability, v.outcome, v.persistence, v.detected)
-            )
-        )
+        new = v.subset(v.group_mask("not_blighted_at_issue"))
         print("  " + describe("  not blighted at issue", new, args.horizon, args.min_count)[0])
         print(f"  time {seconds[variant.name]:.1f} s for {len(args.seeds)} hindcasts")
 

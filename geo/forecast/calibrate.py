@@ -425,6 +425,8 @@ def estimate_growth_rate(
         slopes.append(((logit[gap:] - logit[:-gap]) / gap)[pair])
         var = 1.0 / inv_var[:-gap] + 1.0 / inv_var[gap:]
         weights.append((gap * gap / var)[pair])
+    if not slopes:  # a one-day window
+        return None
     slope, weight = np.concatenate(slopes), np.concatenate(weights)
     if slope.size < min_pairs:
         return None

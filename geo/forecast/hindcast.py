@@ -178,6 +178,15 @@ class Verification:
             raise InvalidParameter(f"must be one of {', '.join(GROUPS)}", "group")
         return np.asarray(masks[group], dtype=np.bool_)
 
+    def subset(self, mask: npt.ArrayLike) -> Verification:
+        """The pairs where ``mask`` (bool, one per pair) is True."""
+        m = np.asarray(mask, dtype=np.bool_)
+        if m.shape != self.probability.shape:
+            raise InvalidParameter("must hold one bool per pair", "mask")
+        return Verification(
+            self.probability[m], self.outcome[m], self.persistence[m], self.detected[m]
+        )
+
     def groups(self) -> tuple[GroupSkill, ...]:
         """:class:`GroupSkill` of every group of :data:`GROUPS`, in that order."""
         out = []
@@ -485,6 +494,13 @@ def hindcast(
         raise InvalidParameter("must be an integer >= 1", "calibrate_days")
     if calibrate_days < 1:
         raise InvalidParameter("must be an integer >= 1", "calibrate_days")
+    if growth_prior is not None and not (
+        len(growth_prior) == 2
+        and all(np.isfinite(v) for v in growth_prior)
+        and growth_prior[0] >= 0.0
+        and growth_prior[1] >= 0.0
+    ):
+        raise InvalidParameter("must be (mean, sd), finite and >= 0, per day", "growth_prior")
     seen = series.observed_mask[last]
     outcome = series.intensity[last, seen] > threshold
     model_series = _observation_model(series, detection_floor, noise_sd, threshold)

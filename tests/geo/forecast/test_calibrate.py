@@ -12,9 +12,12 @@ import pytest
 from geo.errors import InvalidParameter
 from geo.forecast.calibrate import (
     DEFAULT_PRIORS,
+    GrowthEstimate,
     Posterior,
     Prior,
+    abc_distance,
     calibrate,
+    estimate_growth_rate,
     update_posterior,
 )
 from geo.forecast.model import Hosts, SpreadParams, SpreadState, run
@@ -47,6 +50,8 @@ def test_abc_recovers_reproductive_rate_and_scale(hosts: Hosts) -> None:
         s = summary[name]
         assert s["p05"] <= s["p50"] <= s["p95"]
         assert truth / 2 <= s["p50"] <= truth * 2, (name, s)
+        # The truth lies within the 90 % credible interval.
+        assert s["p05"] <= truth <= s["p95"], (name, s)
     assert post.samples.shape == (15, 2) and post.n_simulations == 300
     np.testing.assert_allclose(post.weights.sum(), 1.0)
     assert post.threshold == pytest.approx(post.distances.max())
@@ -117,3 +122,47 @@ def test_invalid_arguments(hosts: Hosts) -> None:
     assert isinstance(post, Posterior)
     with pytest.raises(InvalidParameter):
         update_posterior(post, hosts, series)  # no new day after end_day
+
+
+def noisy(traj: np.ndarray, sd: float, seed: int) -> np.ndarray:
+    """Observations of ``traj`` with additive Gaussian noise, clipped to [0, 1]."""
+    rng = np.random.default_rng(seed)
+    return np.clip(traj + rng.normal(0.0, sd, traj.shape), 0.0, 1.0)
+
+
+def test_growth_rate_is_measured_from_noisy_observations(hosts: Hosts) -> None:
+    truth = replace(TRUE, growth_rate_per_day=0.4)
+    traj = run(hosts, SpreadState.initial(seeded(hosts)), truth, 10, seed=0)
+    series = ObservedSeries(noisy(traj, 0.02, 1), START).with_detection_floor(0.05, 0.03)
+    estimate = estimate_growth_rate(series, end_day=10)
+    assert estimate is not None and estimate.n_pairs > 50
+    assert estimate.rate_per_day == pytest.approx(0.4, abs=0.04)
+    assert 0.0 < estimate.se_per_day < 0.05
+    assert estimate.p25 < estimate.rate_per_day < estimate.p75
+    # Too few slopes (one day of data), or a window outside the series.
+    assert estimate_growth_rate(series, end_day=0) is None
+    with pytest.raises(InvalidParameter):
+        estimate_growth_rate(series, end_day=11)
+
+
+def test_growth_estimate_combines_with_a_prior() -> None:
+    estimate = GrowthEstimate(0.6, 10, 0.4, 0.8, se_per_day=0.1)
+    # Equal precision: halfway; a tight prior dominates; no prior spread: the prior.
+    assert estimate.combined(0.4, 0.1) == pytest.approx(0.5)
+    assert estimate.combined(0.3, 0.01) == pytest.approx((0.3 * 1e4 + 0.6 * 100) / (1e4 + 100))
+    assert estimate.combined(0.3, 0.0) == 0.3
+    assert GrowthEstimate(0.6, 10, 0.4, 0.8).combined(0.3, 0.1) == 0.6
+
+
+def test_noisy_starts_calibrate_and_update(hosts: Hosts) -> None:
+    traj = run(hosts, SpreadState.initial(seeded(hosts)), TRUE, 8, seed=0)
+    series = ObservedSeries(noisy(traj, 0.01, 2), START).with_detection_floor(0.03, 0.02)
+    # The same seed gives the same distance; the start is drawn, not the observed state.
+    d1 = abc_distance(hosts, series, TRUE, 0, 4, seed=5)
+    assert d1 == abc_distance(hosts, series, TRUE, 0, 4, seed=5)
+    post = calibrate(hosts, series, base=BASE, priors=PRIORS, end_day=4, n_simulations=200, seed=1)
+    rate = post.summary()["reproductive_rate"]
+    assert rate["p05"] <= 8.0 <= rate["p95"], rate
+    updated = update_posterior(post, hosts, series, n_simulations=60, seed=2)
+    assert (updated.start_day, updated.end_day) == (4, 8)
+    np.testing.assert_allclose(updated.weights.sum(), 1.0)

@@ -9,7 +9,7 @@ import pytest
 
 from geo.errors import InvalidParameter
 from geo.forecast.model import Hosts
-from geo.forecast.observed import ObservedSeries, daily_tier_states
+from geo.forecast.observed import ObservedSeries, daily_tier_states, noise_floor
 from geo.observations import Observation, Source
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
@@ -94,3 +94,59 @@ def test_invalid_inputs(hosts: Hosts) -> None:
         daily_tier_states([], hosts, datetime(2026, 5, 1), days=2)
     with pytest.raises(InvalidParameter):
         ObservedSeries(np.full((2, 3), 1.5), START)
+
+
+def test_mean_aggregate_averages_a_days_reports(hosts: Hosts) -> None:
+    reports = [obs("a", 1.0, 0.1), obs("b", 7.0, 0.3), obs("c", 13.0, 0.2), obs("d", 25.0, 0.6)]
+    mean = daily_tier_states(reports, hosts, START, days=2, aggregate="mean")
+    latest = daily_tier_states(reports, hosts, START, days=2)
+    assert mean.intensity[0, 0] == pytest.approx(0.2)
+    assert latest.intensity[0, 0] == pytest.approx(0.2)  # 13:00 is the latest
+    assert mean.intensity[1, 0] == pytest.approx(0.6)
+    with pytest.raises(InvalidParameter):
+        daily_tier_states(reports, hosts, START, days=2, aggregate="median")  # type: ignore[arg-type]
+
+
+def test_detection_floor_zeroes_noise_and_keeps_the_raw_values() -> None:
+    raw = np.array([[0.02, 0.0, 0.3, np.nan], [0.06, 0.04, 0.5, 0.1]])
+    series = ObservedSeries(raw, START).with_detection_floor(0.05, noise_sd=0.03)
+    np.testing.assert_allclose(series.intensity[0, :3], [0.0, 0.0, 0.3])
+    np.testing.assert_allclose(series.intensity[1], [0.06, 0.0, 0.5, 0.1])
+    np.testing.assert_array_equal(series.observed_mask, ~np.isnan(raw))
+    np.testing.assert_allclose(series.filled(1, raw=True), [0.06, 0.04, 0.5, 0.1])
+    assert (series.detection_floor, series.noise_sd) == (0.05, 0.03)
+    with pytest.raises(InvalidParameter):
+        series.with_detection_floor(0.01)  # below the floor already applied
+    with pytest.raises(InvalidParameter):
+        ObservedSeries(raw, START, noise_sd=-0.1)
+    with pytest.raises(InvalidParameter):
+        ObservedSeries(raw, START, raw_intensity=np.zeros((2, 4)))  # gaps differ
+
+
+def test_draw_state_carries_the_observation_error() -> None:
+    # Host 0 observed at 0, host 1 just below the floor, host 2 well above it.
+    raw = np.array([[0.0, 0.045, 0.3]])
+    series = ObservedSeries(raw, START).with_detection_floor(0.05, noise_sd=0.02)
+    rng = np.random.default_rng(0)
+    draws = np.array([series.draw_state(0, rng).intensity for _ in range(4000)])
+    infected = (draws > 0).mean(axis=0)
+    # P(0 + 0.02 z >= 0.05) = 0.006; P(0.045 + 0.02 z >= 0.05) = 0.40; P(...0.3...) = 1.
+    assert infected[0] < 0.02
+    assert infected[1] == pytest.approx(0.40, abs=0.04)
+    assert infected[2] == 1.0 and draws[:, 2].mean() == pytest.approx(0.3, abs=0.002)
+    assert np.all(draws[draws > 0] >= 0.05)
+    # Without noise it is the observed state itself.
+    plain = ObservedSeries(raw, START)
+    np.testing.assert_array_equal(plain.draw_state(0, rng).intensity, raw[0])
+
+
+def test_noise_floor_is_a_quantile_of_the_first_days() -> None:
+    rng = np.random.default_rng(1)
+    noise = np.clip(rng.normal(0.0, 0.03, size=(3, 2000)), 0.0, 1.0)
+    noise[2] = 0.9  # later days do not count
+    floor = noise_floor(ObservedSeries(noise, START), days=2)
+    assert floor == pytest.approx(1.645 * 0.03, rel=0.08)
+    with pytest.raises(InvalidParameter):
+        noise_floor(ObservedSeries(noise, START), days=4)
+    with pytest.raises(InvalidParameter):
+        noise_floor(ObservedSeries(np.full((2, 3), np.nan), START))
