@@ -218,10 +218,24 @@ class ExportData:
         return (float(west), float(south), float(east), float(north))
 
     def area_bbox_wgs84(self, spec: ExportSpec) -> BBox:
-        """The requested bbox clipped to the district (the whole district when none)."""
+        """The requested bbox cut to the field's grid (the whole grid when none).
+
+        Raises
+        ------
+        OutsideDistrict
+            If the bbox misses the grid (it may still touch the district's margin, where
+            there is nothing to export).
+        """
+        whole = self.district_bbox_wgs84()
         if spec.bbox_wgs84 is None:
-            return self.district_bbox_wgs84()
-        clipped = box(*spec.bbox_wgs84).intersection(self.district_wgs84.envelope)
+            return whole
+        clipped = box(*spec.bbox_wgs84).intersection(box(*whole))
+        if clipped.is_empty or clipped.area == 0.0:
+            raise OutsideDistrict(
+                "does not overlap the towers' area (the field's grid); omit it to export "
+                "the whole district",
+                "bbox",
+            )
         west, south, east, north = clipped.bounds
         return (float(west), float(south), float(east), float(north))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from shapely.geometry import box
 
 from geo.errors import InvalidParameter, OutsideDistrict
 from geo.export import ExportData, ExportSpec, PrintOptions, check_spec
@@ -90,6 +91,15 @@ def test_the_tile_budget_is_enforced(demo_data: ExportData) -> None:
 
 def test_a_partly_outside_bbox_is_clipped_to_the_district(demo_data: ExportData) -> None:
     west, south, east, north = demo_data.district_bbox_wgs84()
-    spec = ExportSpec(bbox_wgs84=(west - 1.0, south, (west + east) / 2, north))
+    spec = ExportSpec(bbox_wgs84=(west - 1.0, south - 1.0, (west + east) / 2, north))
     area = check_spec(spec, demo_data)
-    assert area[0] > west - 1.0 and area[2] == pytest.approx((west + east) / 2)
+    assert area == pytest.approx((west, south, (west + east) / 2, north))
+
+
+def test_a_bbox_in_the_margin_but_off_the_field_is_refused(demo_data: ExportData) -> None:
+    _, south, east, north = demo_data.district_bbox_wgs84()
+    in_margin = (east + 0.002, south, east + 0.004, north)  # ~140-280 m east of the grid
+    assert box(*in_margin).intersects(demo_data.district_wgs84)
+    with pytest.raises(OutsideDistrict) as err:
+        check_spec(ExportSpec(bbox_wgs84=in_margin), demo_data)
+    assert err.value.field == "bbox"
