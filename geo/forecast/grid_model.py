@@ -449,6 +449,10 @@ class GridSimulation:
         self.day = 0
         self._sources = np.flatnonzero(self.infected)
         self.changed = self._sources
+        # One entry (its cell) per infected host, kept while spores are sparse.
+        self._host_cells: Int32Array | None = np.repeat(
+            self._sources, self.infected[self._sources]
+        ).astype(np.int32)
         empty = np.zeros(0, dtype=np.int64)
         self._cohorts: list[_Cohort] = [(empty, empty)] * params.latency_days
         centre = np.arange(self.cells, dtype=np.int64)
@@ -458,11 +462,8 @@ class GridSimulation:
     def step(self) -> int:
         """Advance one day; returns the number of spores released."""
         p = self.params
-        src = self._sources
-        counts = draw_spore_counts(
-            self.infected[src] * (p.reproductive_rate * p.environment), self.rng
-        )
-        cells, landed = self._land(src, counts)
+        rate = p.reproductive_rate * p.environment
+        cells, landed, spores = self._release_and_land(rate)
         sus = self.susceptible[cells]
         new = resolve_establishment(landed, sus, self.total[cells], p.environment, self.rng)
         hit = new > 0
@@ -477,7 +478,29 @@ class GridSimulation:
             self.exposed_total += int(new.sum()) - int(ripe[1].sum())
             self._infect(*ripe)
         self.day += 1
-        return int(counts.sum())
+        return spores
+
+    def _release_and_land(self, rate: float) -> tuple[IntArray, IntArray, int]:
+        """Cells reached by today's spores, spores landed in each, spores released.
+
+        Sparse days (fewer expected spores than half the infected cells): the day's
+        ``Poisson(rate * I)`` spores, each from a uniformly drawn infected host (the
+        same law by Poisson splitting), at a cost per spore. Otherwise one Poisson
+        count per infected cell.
+        """
+        expected = rate * self.infected_total
+        if self._host_cells is not None and expected < 0.5 * self._sources.size:
+            n = int(self.rng.poisson(expected))
+            hosts = self.rng.integers(0, self.infected_total, n)
+            origins = self._host_cells[hosts].astype(np.int64)
+            idx = self._landing_cells(origins)
+            cells, landed = np.unique(idx[idx < self.cells], return_counts=True)
+            return cells, landed.astype(np.int64), n
+        self._host_cells = None  # dense from now on (infections never heal)
+        src = self._sources
+        counts = draw_spore_counts(self.infected[src] * rate, self.rng)
+        cells, landed = self._land(src, counts)
+        return cells, landed, int(counts.sum())
 
     def _infect(self, cells: IntArray, n: IntArray) -> None:
         """Add ``n`` infected hosts to each of ``cells`` (unique)."""
@@ -488,6 +511,9 @@ class GridSimulation:
         self.infected[cells] = before + n
         self.infected_total += int(n.sum())
         self._sources = np.concatenate((self._sources, cells[before == 0]))
+        if self._host_cells is not None:
+            listed = np.repeat(cells, n).astype(np.int32)
+            self._host_cells = np.concatenate((self._host_cells, listed))
 
     def exposed_cells(self) -> Int32Array:
         """Exposed hosts per cell (all cohorts), flat."""
@@ -504,7 +530,7 @@ class GridSimulation:
         if total == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         if total < self.cells // 8:
-            idx = self._landing_cells(src, counts)
+            idx = self._landing_cells(np.repeat(src, counts))
             cells, landed = np.unique(idx[idx < self.cells], return_counts=True)
             return cells, landed.astype(np.int64)
         binned = np.zeros(self.cells + 1, dtype=np.int64)
@@ -514,7 +540,7 @@ class GridSimulation:
         fill = 0
         for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, src.size], strict=True):
             if hi > lo:
-                idx = self._landing_cells(src[lo:hi], counts[lo:hi])
+                idx = self._landing_cells(np.repeat(src[lo:hi], counts[lo:hi]))
                 if fill + idx.size > buffer.size:
                     binned += np.bincount(buffer[:fill], minlength=self.cells + 1)
                     fill = 0
@@ -527,12 +553,12 @@ class GridSimulation:
         cells = np.flatnonzero(binned[:-1])
         return cells, binned[cells]
 
-    def _landing_cells(self, src: IntArray, counts: IntArray) -> IntArray:
-        """Flat landing cell of each spore of ``src`` (``cells`` when outside)."""
-        east, north = _displace(self.params, self.cell_size_m, int(counts.sum()), self.rng)
-        x = np.repeat(self._col_c[src], counts)
+    def _landing_cells(self, origins: IntArray) -> IntArray:
+        """Flat landing cell of a spore from each of ``origins`` (``cells`` when outside)."""
+        east, north = _displace(self.params, self.cell_size_m, origins.size, self.rng)
+        x = self._col_c[origins]
         x += east
-        y = np.repeat(self._row_c[src], counts)
+        y = self._row_c[origins]
         y -= north
         inside = (x >= 0.0) & (x < self.cols) & (y >= 0.0) & (y < self.rows)
         # Truncation is the floor here: the cells outside are replaced below.
