@@ -8,8 +8,7 @@ the northern edge, column 0 the western edge; cells are ``cell_size_m`` square.
 One day (:meth:`GridSimulation.step`), from the state at the start of the day:
 
 1. Every infected host releases ``Poisson(reproductive_rate * environment)`` spores;
-   summed over a cell that is ``Poisson(reproductive_rate * environment * I[c])``,
-   which is what is drawn (one draw per infected cell).
+   summed over a cell that is ``Poisson(reproductive_rate * environment * I[c])``.
 2. Each spore starts at its cell's centre and travels a distance ``d`` (metres) from
    the short kernel, or with probability ``long_fraction`` from the long kernel
    (``"cauchy"``: half-Cauchy, ``F(d) = (2/π) arctan(d / scale)``; ``"exponential"``:
@@ -26,17 +25,25 @@ One day (:meth:`GridSimulation.step`), from the state at the start of the day:
 
 Vectorisation
 -------------
-Spore counts are drawn per infected cell; sources are expanded with ``np.repeat`` in
-chunks of at most ``CHUNK_SPORES`` spores; each chunk draws its distances and
-bearings in bulk (float32; the distance and the bearing come from two 21-bit fields
-of one 64-bit ``random_raw`` word, a third field selects the long kernel) and bins
-the landing cells with ``np.bincount``. Establishment is then resolved **per landing
-cell**, exactly in distribution (see :func:`resolve_establishment`): of the ``k``
-spores landing in a cell, ``Binomial(k, environment)`` pass the environment, of those
-``m ~ Binomial(., S/N)`` pick a host that was susceptible at the start of the day, and
-the new infections are the number of *distinct* such hosts picked (``m`` uniform
-picks among ``S``), drawn as explicit picks for the cells with ``m >= 2``. This is the
-distribution of PoPS' sequential per-spore rule, and never exceeds ``S``.
+No Python loop runs over spores, hosts or cells. Spores are released in one of two
+exact ways (by Poisson splitting, both give independent ``Poisson(rate * I[c])``
+counts): on *sparse* days (fewer expected spores than half the infected cells) the
+day's ``Poisson(rate * I_total)`` spores each take their source from a uniformly drawn
+entry of a list of the infected hosts' cells, at a cost per spore; on *dense* days one
+Poisson count per infected cell (see :func:`draw_spore_counts`), expanded with
+``np.repeat`` in chunks of at most ``CHUNK_SPORES`` spores. Each chunk draws its
+distances and bearings in bulk (float32; the distance and the bearing come from two
+21-bit fields of one 64-bit ``random_raw`` word, a third field selects the long
+kernel) and bins the landing cells (``np.unique`` on sparse days, ``np.bincount``
+over a buffer of up to ``BIN_SPORES`` spores otherwise). Establishment is then
+resolved **per landing cell**, exactly in distribution (see
+:func:`resolve_establishment`): of the ``k`` spores landing in a cell,
+``Binomial(k, environment)`` pass the environment, of those ``m ~ Binomial(., S/N)``
+pick a host that was susceptible at the start of the day, and the new infections are
+the number of *distinct* such hosts picked (``m`` uniform picks among ``S``), drawn
+as explicit picks for the cells with ``m >= 2``. This is the distribution of PoPS'
+sequential per-spore rule, and never exceeds ``S``. State is integer (int32 counts)
+and only the cells that spores reach are updated.
 
 Every random draw comes from one :class:`numpy.random.Generator`, so a run is
 reproducible for a seed. Ensembles (:func:`run_grid_ensemble`) spread their runs over
