@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
+from service import cli_forecast
 from service.auth import Role, create_key
 from service.errors import ApiError
 from service.settings import Settings
@@ -287,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--convention", default="geopose", choices=["geopose", "arcore", "arkit"])
     watch.add_argument("--once", action="store_true", help="print the snapshot and exit")
     watch.set_defaults(func=cmd_watch)
+    cli_forecast.add_parser(sub)
     return parser
 
 
