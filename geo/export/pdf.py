@@ -12,6 +12,7 @@ resampled (nearest neighbour) to the requested DPI; vectors stay vectors.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -42,6 +43,7 @@ _MARGIN_MM = 10.0
 _TITLE_MM = 16.0
 _PANEL_MM = 34.0
 _GAP_MM = 4.0
+_INFO_PT = 7.0  # nine lines fit the panel and 64 characters its narrowest column (A4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +161,7 @@ def _legend(
     )
     cax.set_yticks([])
     cax.tick_params(labelsize=fs)
-    cax.set_title(
-        f"{_LEGEND_LABEL[layer]} \N{EM DASH} colormap {cmap.name}", fontsize=fs, loc="left"
-    )
+    cax.set_title(f"{_LEGEND_LABEL[layer]}\ncolormap {cmap.name}", fontsize=fs, loc="left")
 
 
 def _scale_bar(
@@ -224,21 +224,24 @@ def _north_arrow(
     angle = math.radians(north.true_north_deg)
     dx, dy = 1.3 * math.sin(angle), 1.3 * math.cos(angle)
     ax.plot([0.45, 0.45 + dx], [-0.8, -0.8 + dy], color="#555555", linewidth=0.9, linestyle="--")
-    ax.text(-0.95, -1.0, "grid N (solid), true N (dashed)", fontsize=fs * 0.8, va="top")
+    ax.text(0.0, -1.0, "grid N (solid)\ntrue N (dashed)", fontsize=fs * 0.8, va="top", ha="center")
 
 
 def _info_lines(data: ExportData, layout: PrintLayout, options: PrintOptions) -> list[str]:
     epsg = f" (EPSG:{data.frame.epsg})" if data.frame.epsg else ""
     when = data.reference_time.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     res = data.grid.spec.resolution_m
+    attribution = textwrap.wrap(f"Attribution: {data.attribution}", 64, break_on_hyphens=False)
     return [
-        f"Data time: {when}   Data version: {data.data_version}",
-        f"Interpolation: {data.method} on a {res:g} m grid   "
-        f"Paper: {options.paper} {options.orientation}, {options.dpi} dpi",
-        f"CRS: {data.frame.name}{epsg}   Scale 1:{layout.scale_denominator:,} "
-        f"(projection scale factor {layout.north.scale_factor:.5f} at the centre)",
+        f"Data time: {when}",
+        f"Data version: {data.data_version}",
+        f"Interpolation: {data.method} on a {res:g} m grid",
+        f"CRS: {data.frame.name}{epsg}",
+        f"Scale 1:{layout.scale_denominator:,} on {options.paper} {options.orientation} "
+        f"at {options.dpi} dpi",
+        f"Projection scale factor {layout.north.scale_factor:.5f} at the centre",
         layout.north.statement(),
-        f"Attribution: {data.attribution}",
+        *attribution,
     ]
 
 
@@ -284,10 +287,10 @@ def _page(
         (_MARGIN_MM + 0.3 * w + 34.0) / w,
         (panel_y + _PANEL_MM - 4.0) / h,
         "\n".join(_info_lines(data, layout, options)),
-        fontsize=fs,
+        fontsize=_INFO_PT,
         va="top",
         ha="left",
-        linespacing=1.5,
+        linespacing=1.3,
     )
     return fig
 
