@@ -27,7 +27,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import morecantile
 import numpy as np
@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from pyproj import Transformer
 
-from geo.colormap import colormap
+from geo.colormap import LUT_SIZE, Colormap, colormap
 from geo.errors import InvalidParameter
 from geo.grid import Grid, GridSpec
 from geo.tiles.catalog import RASTER_LAYERS, raster_layer
@@ -52,13 +52,17 @@ __all__ = [
     "Resampling",
     "band_of",
     "check_format",
+    "encode_indexed",
     "encode_rgba",
+    "lut_indices",
     "render_raster_tile",
     "sample_tile",
     "transparent_tile",
 ]
 
 FloatArray = NDArray[np.float64]
+Uint8Array = NDArray[np.uint8]
+BoolArray = NDArray[np.bool_]
 ImageFormat = Literal["png", "webp"]
 Resampling = Literal["bilinear", "nearest"]
 FORMATS: tuple[ImageFormat, ...] = ("png", "webp")
@@ -67,8 +71,8 @@ MEDIA_TYPES = {"png": "image/png", "webp": "image/webp"}
 LATTICE_STEP_PX = 16
 """Pixels between exactly transformed pixel centres (bilinear in between)."""
 PNG_COMPRESS_LEVEL = 1
-"""zlib level of PNG tiles: the fastest; tiles are cached by their ETag, and a smooth
-field's tile is still a few tens of kilobytes at most."""
+"""zlib level of PNG tiles: the fastest. Palette PNGs of a smooth field stay small at
+this level (a few kilobytes), and HTTP caches keep tiles by their ETag."""
 _OUTLINE_POINTS = 33
 
 
@@ -77,7 +81,8 @@ class Band:
     """One band of values on a grid, ready to sample many tiles from.
 
     Build it once per data version (:func:`band_of`) and render every tile from it:
-    the NaN-padded copy and the grid's outline in each tile CRS are computed once.
+    the NaN-padded copy that tiles sample and the grid's outline in each tile CRS are
+    computed once.
 
     Attributes
     ----------
@@ -196,32 +201,43 @@ def _interpolate(
     lattice: FloatArray,
     rows: tuple[NDArray[np.intp], FloatArray],
     cols: tuple[NDArray[np.intp], FloatArray],
-) -> FloatArray:
+) -> NDArray[np.float32]:
     """Bilinear interpolation of lattice values to every pixel (separable: columns, rows)."""
     kc, fc = cols
     kr, fr = rows
-    if lattice.shape[1] > 1:
-        lattice = lattice[:, kc] * (1.0 - fc) + lattice[:, kc + 1] * fc
+    lat = lattice.astype(np.float32)
+    if lat.shape[1] > 1:
+        wc = fc.astype(np.float32)
+        lat = lat[:, kc] + (lat[:, kc + 1] - lat[:, kc]) * wc
     else:
-        lattice = np.repeat(lattice, len(kc), axis=1)
-    if lattice.shape[0] > 1:
-        return lattice[kr] * (1.0 - fr)[:, None] + lattice[kr + 1] * fr[:, None]
-    return np.repeat(lattice, len(kr), axis=0)
+        lat = np.repeat(lat, len(kc), axis=1)
+    if lat.shape[0] > 1:
+        wr = fr.astype(np.float32)[:, None]
+        return lat[kr] + (lat[kr + 1] - lat[kr]) * wr
+    return np.repeat(lat, len(kr), axis=0)
 
 
-def _grid_coordinates(
+def _cell_indices(
     band: Band, tms: morecantile.TileMatrixSet, xs: FloatArray, ys: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Pixel centres (1-D x per column, y per row, tile CRS) as 2-D grid-CRS coordinates."""
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Fractional column and row (0 = first cell centre) of every pixel centre.
+
+    ``xs`` (per column) and ``ys`` (per row) are pixel centres in the tile CRS. The
+    lattice is transformed and turned into cell indices in float64; only the small
+    in-between offsets are interpolated in float32 (1e-5 of a cell at worst).
+    """
     col_nodes, kc, fc = _lattice(len(xs))
     row_nodes, kr, fr = _lattice(len(ys))
     lx, ly = np.meshgrid(xs[col_nodes], ys[row_nodes])
     gx, gy = band.to_grid(tms).transform(lx, ly)
-    rows, cols = (kr, fr), (kc, fc)
-    return _interpolate(np.asarray(gx), rows, cols), _interpolate(np.asarray(gy), rows, cols)
+    spec = band.spec
+    cols = (np.asarray(gx) - spec.west_m) / spec.resolution_m - 0.5
+    rows = (spec.north_m - np.asarray(gy)) / spec.resolution_m - 0.5
+    where_rows, where_cols = (kr, fr), (kc, fc)
+    return _interpolate(cols, where_rows, where_cols), _interpolate(rows, where_rows, where_cols)
 
 
-def _nearest(band: Band, fc: FloatArray, fr: FloatArray) -> FloatArray:
+def _nearest(band: Band, fc: NDArray[np.float32], fr: NDArray[np.float32]) -> FloatArray:
     """Value of the cell holding each point (fractional cell-centre indices); NaN outside."""
     spec = band.spec
     inside = (fc >= -0.5) & (fc < spec.width - 0.5) & (fr >= -0.5) & (fr < spec.height - 0.5)
@@ -230,22 +246,21 @@ def _nearest(band: Band, fc: FloatArray, fr: FloatArray) -> FloatArray:
     return np.where(inside, band._padded[row, col], np.nan)
 
 
-def _sample(band: Band, x_m: FloatArray, y_m: FloatArray, resampling: Resampling) -> FloatArray:
-    """Values at grid-CRS points: bilinear between cell centres or nearest cell; NaN outside."""
+def _bilinear(band: Band, fc: NDArray[np.float32], fr: NDArray[np.float32]) -> FloatArray:
+    """Bilinear values between the four surrounding cell centres; nearest cell where one
+    of them is missing; NaN outside the grid (the padded NaN border sees to that)."""
     spec = band.spec
-    fc = (x_m - spec.west_m) / spec.resolution_m - 0.5
-    fr = (spec.north_m - y_m) / spec.resolution_m - 0.5
-    if resampling == "nearest":
-        return _nearest(band, fc, fr)
-    # Beyond the grid the padded NaN border makes the bilinear value NaN.
     c0 = np.clip(np.floor(fc), -1, spec.width - 1)
     r0 = np.clip(np.floor(fr), -1, spec.height - 1)
-    tx, ty = np.clip(fc - c0, 0.0, 1.0), np.clip(fr - r0, 0.0, 1.0)
-    j, i = c0.astype(np.intp) + 1, r0.astype(np.intp) + 1
-    padded = band._padded
-    top = padded[i, j] + tx * (padded[i, j + 1] - padded[i, j])
-    bottom = padded[i + 1, j] + tx * (padded[i + 1, j + 1] - padded[i + 1, j])
-    value = top + ty * (bottom - top)
+    tx = np.clip(fc - c0, 0.0, 1.0)
+    ty = np.clip(fr - r0, 0.0, 1.0)
+    stride = spec.width + 2
+    index = (r0.astype(np.intp) + 1) * stride + (c0.astype(np.intp) + 1)
+    flat = band._padded.ravel()
+    p00, p01 = flat.take(index), flat.take(index + 1)
+    p10, p11 = flat.take(index + stride), flat.take(index + stride + 1)
+    top = p00 + tx * (p01 - p00)
+    value: FloatArray = top + ty * (p10 + tx * (p11 - p10) - top)
     missing = np.isnan(value)
     if missing.any():
         value[missing] = _nearest(band, fc[missing], fr[missing])
@@ -260,9 +275,8 @@ def sample_tile(
     size_px: int = 256,
     resampling: Resampling = "bilinear",
 ) -> FloatArray:
-    """The layer's values at the tile's pixel centres: ``(size_px, size_px)``, north row first.
-
-    NaN where the grid has no value or does not reach.
+    """The layer's values at the tile's pixel centres: ``(size_px, size_px)``,
+    north row first; NaN where the grid has no value or does not reach.
 
     Raises
     ------
@@ -282,8 +296,9 @@ def sample_tile(
         return out
     c0, c1, r0, r1 = window
     xs, ys = pixel_centres(bounds, size_px)
-    gx, gy = _grid_coordinates(band, tms, xs[c0:c1], ys[r0:r1])
-    out[r0:r1, c0:c1] = _sample(band, gx, gy, resampling)
+    fc, fr = _cell_indices(band, tms, xs[c0:c1], ys[r0:r1])
+    sample = _nearest if resampling == "nearest" else _bilinear
+    out[r0:r1, c0:c1] = sample(band, fc, fr)
     return out
 
 
@@ -308,6 +323,55 @@ def encode_rgba(rgba: NDArray[np.uint8], fmt: ImageFormat) -> bytes:
         image.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL)
     else:
         image.save(buffer, "WEBP", lossless=True, quality=50, method=2, exact=True)
+    return buffer.getvalue()
+
+
+def lut_indices(values: NDArray[np.floating], cmap: Colormap) -> tuple[Uint8Array, BoolArray]:
+    """The colormap entry of each value and where values are missing.
+
+    The same arithmetic as :meth:`geo.colormap.Colormap.rgba` (float64, clipped, rounded
+    half to even), so ``cmap.lut[index]`` is exactly ``cmap.rgba(values)`` where a value
+    is present.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    missing = np.isnan(v)
+    scaled = (v - cmap.vmin) / (cmap.vmax - cmap.vmin) * (LUT_SIZE - 1)
+    index = np.clip(np.rint(np.where(missing, 0.0, scaled)), 0, LUT_SIZE - 1)
+    return index.astype(np.uint8), missing
+
+
+def encode_indexed(
+    index: Uint8Array, missing: BoolArray, cmap: Colormap, fmt: ImageFormat
+) -> bytes:
+    """A tile of colormap entries (transparent where ``missing``) as PNG or WebP.
+
+    PNG is written with the colormap as its palette (8 bits a pixel, a quarter of the
+    RGBA bytes to compress): a colormap entry that the tile does not use becomes the
+    transparent one (``tRNS``). A tile that uses all 256 entries and has missing pixels
+    (or any WebP) is written as RGBA. Decoded, every pixel is ``cmap.lut[index]`` or
+    transparent black, whichever way it was written.
+    """
+    check_format(fmt)
+    lut = cmap.lut
+    palette, alpha = lut[:, :3].copy(), lut[:, 3].copy()
+    index = index.copy()
+    if missing.any():
+        unused = np.flatnonzero(np.bincount(index[~missing], minlength=LUT_SIZE) == 0)
+        if fmt != "png" or unused.size == 0:
+            rgba = lut[index]
+            rgba[missing] = 0
+            return encode_rgba(rgba, fmt)
+        index[missing] = unused[0]
+        palette[unused[0]], alpha[unused[0]] = 0, 0  # transparent black
+    if fmt != "png":
+        return encode_rgba(lut[index], fmt)
+    image = Image.fromarray(np.ascontiguousarray(index), "P")
+    image.putpalette(palette.tobytes(), rawmode="RGB")
+    buffer = io.BytesIO()
+    options: dict[str, Any] = {"compress_level": PNG_COMPRESS_LEVEL}
+    if (alpha < 255).any():
+        options["transparency"] = alpha.tobytes()
+    image.save(buffer, "PNG", **options)
     return buffer.getvalue()
 
 
@@ -355,5 +419,6 @@ def render_raster_tile(
     values = sample_tile(source, layer, tms, tile, size_px, resampling)
     if np.isnan(values).all():
         return transparent_tile(size_px, fmt)
-    rgba = colormap(RASTER_LAYERS[layer].colormap).rgba(values)
-    return encode_rgba(rgba, fmt)
+    cmap = colormap(RASTER_LAYERS[layer].colormap)
+    index, missing = lut_indices(values, cmap)
+    return encode_indexed(index, missing, cmap, fmt)

@@ -17,6 +17,8 @@ from geo.tiles.errors import NoSuchTile
 from geo.tiles.matrix import Tile, pixel_centres, tile_bounds, tile_matrix_set, tms_crs
 from geo.tiles.raster import (
     band_of,
+    encode_indexed,
+    lut_indices,
     render_raster_tile,
     sample_tile,
     transparent_tile,
@@ -42,7 +44,9 @@ def exact_grid_points(tms_id: str, tile: Tile, size_px: int, spec: GridSpec) -> 
 def decode(data: bytes) -> np.ndarray:
     image = Image.open(io.BytesIO(data))
     image.load()
-    assert image.mode in ("RGBA", "RGB")  # libwebp drops an alpha channel that is all opaque
+    # PNG tiles are palette images (tRNS for the transparent entry); libwebp drops an
+    # alpha channel that is all opaque
+    assert image.mode in ("P", "RGBA", "RGB")
     return np.asarray(image.convert("RGBA"))
 
 
@@ -52,7 +56,8 @@ def test_linear_field_is_reproduced_at_every_pixel(
     linear_grid: Grid, tms_id: str, zoom: int
 ) -> None:
     """Bilinear sampling of a linear field is exact, so what remains is the error of the
-    approximate (lattice) transform: it must be far below a millimetre."""
+    approximate (lattice) transform and of the float32 offsets between lattice nodes:
+    it must stay below a millimetre."""
     tile = centre_tile(zoom, tms_id)
     values = sample_tile(linear_grid, "blight", tile_matrix_set(tms_id), tile, 256)
     x, y = exact_grid_points(tms_id, tile, 256, linear_grid.spec)
@@ -62,8 +67,8 @@ def test_linear_field_is_reproduced_at_every_pixel(
     half = spec.resolution_m / 2
     interior = (x > minx + half) & (x < maxx - half) & (y > miny + half) & (y < maxy - half)
     assert interior.sum() > 1000
-    # 1e-3 per metre: 1e-7 of intensity is 0.1 mm of position
-    assert np.max(np.abs(values[interior] - expected[interior])) < 1e-7
+    # 1e-3 per metre: 1e-6 of intensity is 1 mm of position
+    assert np.max(np.abs(values[interior] - expected[interior])) < 1e-6
 
 
 def test_bilinear_matches_scipy_and_nearest_matches_the_cells(random_grid: Grid) -> None:
@@ -77,7 +82,9 @@ def test_bilinear_matches_scipy_and_nearest_matches_the_cells(random_grid: Grid)
     bilinear = sample_tile(random_grid, "blight", WEB, tile, 256, "bilinear")
     both = np.isfinite(reference)
     assert both.sum() > 10_000
-    np.testing.assert_allclose(bilinear[both], reference[both], atol=1e-6)
+    # float32 offsets between lattice nodes: 1e-5 of a cell (0.05 mm) at worst, and
+    # neighbouring random cells differ by up to 1
+    np.testing.assert_allclose(bilinear[both], reference[both], atol=5e-5)
     nearest = sample_tile(random_grid, "blight", WEB, tile, 256, "nearest")
     cells, _ = random_grid.sample(x, y)
     # the lattice moves points by far less than a millimetre: only cell edges could differ
@@ -143,7 +150,7 @@ def test_512_is_the_same_ground_at_twice_the_density(linear_grid: Grid) -> None:
     blocks = large.reshape(256, 2, 256, 2).mean(axis=(1, 3))
     both = np.isfinite(small) & np.isfinite(blocks)
     assert both.sum() > 10_000
-    np.testing.assert_allclose(blocks[both], small[both], atol=1e-7)
+    np.testing.assert_allclose(blocks[both], small[both], atol=1e-6)
     png = decode(render_raster_tile(linear_grid, "blight", WEB, tile, 512, "png"))
     assert png.shape == (512, 512, 4)
 
@@ -183,3 +190,33 @@ def test_refusals_name_the_field(linear_grid: Grid) -> None:
     with pytest.raises(InvalidParameter) as bad:
         sample_tile(linear_grid, "blight", WEB, tile, 256, "cubic")  # type: ignore[arg-type]
     assert bad.value.field == "resampling"
+
+
+def test_lut_indices_round_as_the_colormap_does() -> None:
+    cmap = colormap("intensity")
+    k = np.arange(256, dtype=np.float64)
+    values = np.concatenate([(k + 0.5) / 255, k / 255, [-1.0, 2.0, np.nan, 0.9, 1e-12]])
+    index, missing = lut_indices(values, cmap)
+    expected = cmap.rgba(values)
+    assert np.array_equal(missing, np.isnan(values))
+    assert np.array_equal(cmap.lut[index][~missing], expected[~missing])
+
+
+@pytest.mark.parametrize("all_entries", [False, True])
+def test_indexed_png_decodes_to_the_lut_and_transparency(all_entries: bool) -> None:
+    """Missing pixels take an entry the tile does not use; with none free, RGBA is written."""
+    cmap = colormap("uncertainty")
+    index = np.tile(np.arange(256, dtype=np.uint8), (64, 1))  # every entry is used
+    if not all_entries:
+        index[index == 17] = 18
+    missing = np.zeros(index.shape, dtype=bool)
+    missing[10:20, 100:140] = True
+    data = encode_indexed(index, missing, cmap, "png")
+    image = Image.open(io.BytesIO(data))
+    assert image.mode == ("RGBA" if all_entries else "P")
+    got = np.asarray(image.convert("RGBA"))
+    assert np.array_equal(got[~missing], cmap.lut[index][~missing])
+    assert not got[missing].any()
+    webp = decode(encode_indexed(index, missing, cmap, "webp"))
+    assert np.array_equal(webp[~missing], cmap.lut[index][~missing])
+    assert not webp[missing][:, 3].any()
