@@ -6,9 +6,9 @@
 their time, so the event loop stays responsive; a process pool would have to pickle
 the whole field and district for every job), writes the files under
 ``<data_dir>/exports/<job id>/``, and keeps the newest ``max_jobs`` jobs (older jobs'
-files are deleted with them). Cancelling sets an event that the job's progress
-callback checks between tiles and between files; a cancelled or failed job's files
-are removed.
+files are deleted with them; so are job directories left by an earlier run).
+Cancelling sets an event that the job's progress callback checks between tiles and
+between files; a cancelled or failed job's files are removed.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = ["ExportJob", "ExportManager", "JobStatus", "export_data"]
 
 log = logging.getLogger("blightmap.exports")
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+_HEX = frozenset("0123456789abcdef")
 
 
 class _Cancelled(Exception):
@@ -115,6 +116,7 @@ class ExportManager:
     ) -> None:
         self._root = root
         self._max_tiles = max_tiles
+        _remove_stale(root)
         self._max_jobs = max(1, max_jobs)
         self._jobs: OrderedDict[str, ExportJob] = OrderedDict()
         self._pool = ThreadPoolExecutor(max(1, max_workers), thread_name_prefix="export")
@@ -191,6 +193,16 @@ class ExportManager:
         for job in self._jobs.values():
             self._stop(job)
         await to_thread.run_sync(lambda: self._pool.shutdown(wait=True, cancel_futures=True))
+
+
+def _remove_stale(root: Path) -> None:
+    """Delete job directories left by an earlier run (the job table lives in memory, so
+    nothing links to them any more); only names that are job ids are touched."""
+    if not root.is_dir():
+        return
+    for child in root.iterdir():
+        if child.is_dir() and len(child.name) == 32 and all(c in _HEX for c in child.name):
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def _reason(exc: Exception) -> str:

@@ -231,3 +231,14 @@ def test_no_field_yet_is_409(tmp_path: Path) -> None:
         r = c.post("/exports", json={"formats": ["pdf"]}, headers=auth(key))
         assert r.status_code == 409
         assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_files_of_an_earlier_run_are_removed_on_start(tmp_path: Path) -> None:
+    exports = tmp_path / "d" / "exports"
+    stale, other = exports / ("ab" * 16), exports / "keep-me"
+    stale.mkdir(parents=True)
+    other.mkdir()
+    (stale / "map.pdf").write_bytes(b"%PDF-")
+    with TestClient(create_app(Settings(data_dir=tmp_path / "d"))):
+        assert not stale.exists()
+        assert other.is_dir()
