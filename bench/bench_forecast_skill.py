@@ -163,6 +163,8 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, default=300)
     parser.add_argument("--min-count", type=int, default=20)
     args = parser.parse_args()
+    if len(set(args.seeds)) < 3:
+        parser.error("--seeds needs at least 3 histories (the growth prior leaves one out)")
     hosts = demo_hosts()
     results: dict[str, list[Verification]] = {v.name: [] for v in VARIANTS}
     seconds: dict[str, float] = dict.fromkeys(results, 0.0)
@@ -179,12 +181,15 @@ def main() -> None:
             assert h.verification is not None
             results[variant.name].append(h.verification)
             if variant.name in ("calibrated", "no-prior"):
-                growth = h.posterior.base.growth_rate_per_day
+                summary = h.posterior.summary()
+                growth = summary.get("growth_rate_per_day", {}).get(
+                    "p50", h.posterior.base.growth_rate_per_day
+                )
                 print(
                     f"{variant.name}, history seed {seed}: issued day {h.issued_day}, floor "
                     f"{h.detection_floor:.3f}, noise sd {h.noise_sd:.3f}, growth "
                     f"{growth:.3f}/day, posterior p50 "
-                    + ", ".join(f"{k} {v['p50']:.3g}" for k, v in h.posterior.summary().items())
+                    + ", ".join(f"{k} {v['p50']:.3g}" for k, v in summary.items())
                 )
             lines = describe(variant.name, h.verification, args.horizon, args.min_count)
             print("  " + "\n  ".join(lines))

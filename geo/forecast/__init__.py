@@ -10,11 +10,14 @@ Modules:
   blighted-tower curve with its 5-95 % band;
 - :mod:`~geo.forecast.skill`: Brier score and skill against persistence, reliability,
   ROC AUC, Pontius quantity/allocation disagreement, Matthews correlation;
-- :mod:`~geo.forecast.observed`: observations as daily per-tier states;
+- :mod:`~geo.forecast.observed`: observations as daily per-tier states, with a
+  detection floor and the observation noise carried into drawn starting states;
 - :mod:`~geo.forecast.calibrate`: ABC calibration (rejection, then ABC-SMC updates with
-  new days only) of reproductive rate, kernel scale, long-range fraction and wind;
+  new days only) of reproductive rate, kernel scale, long-range fraction and wind; the
+  growth rate measured directly from observed logit slopes;
 - :mod:`~geo.forecast.hindcast`: calibrate up to T-h, forecast h days, score against
-  persistence per horizon;
+  persistence per horizon and per group of hosts (blighted or not at issue), pooled
+  over histories (see ``docs/forecast-validation.md``);
 - :mod:`~geo.forecast.fronts`: 50 %/90 % probability fronts per day;
 - :mod:`~geo.forecast.scenario`: planned treatments as per-day host protection;
 - :mod:`~geo.forecast.grid_model`: the same spread on the ground grid, cells with a
