@@ -70,6 +70,7 @@ from geo.errors import InvalidParameter
 __all__ = [
     "BIN_SPORES",
     "CHUNK_SPORES",
+    "HOST_LIST_MAX",
     "GridEnsembleResult",
     "GridParams",
     "GridRun",
@@ -93,6 +94,8 @@ CHUNK_SPORES = 1 << 15
 """Spores handled per vectorised chunk (keeps the working arrays in cache)."""
 BIN_SPORES = 1 << 22
 """Landing cells buffered before one ``np.bincount`` over the grid."""
+HOST_LIST_MAX = 1 << 24
+"""Longest list of infected hosts kept for sparse days (int32 entries)."""
 
 Kernel = Literal["cauchy", "exponential"]
 """Distance kernels, as :data:`geo.forecast.model.Kernel` (not imported from there: the
@@ -386,13 +389,23 @@ def resolve_establishment(
 
 
 def _distinct_picks(picks: IntArray, pool: IntArray, rng: np.random.Generator) -> IntArray:
-    """Number of distinct items among ``picks[j]`` uniform draws from ``pool[j]`` items."""
+    """Number of distinct items among ``picks[j]`` uniform draws from ``pool[j]`` items.
+
+    Picks are marked in a scratch array of ``sum(pool)`` slots when that is small next
+    to the picks, else counted as distinct keys after a sort (memory in the picks).
+    """
     start = np.cumsum(pool) - pool
     owner = np.repeat(np.arange(picks.size), picks)
     slot = (rng.random(owner.size) * pool[owner]).astype(np.int64)
-    marks = np.zeros(int(pool.sum()), dtype=np.uint8)
-    marks[start[owner] + np.minimum(slot, pool[owner] - 1)] = 1
-    return np.asarray(np.add.reduceat(marks, start, dtype=np.int64), dtype=np.int64)
+    keys = start[owner] + np.minimum(slot, pool[owner] - 1)
+    slots = int(pool.sum())
+    if slots <= 8 * keys.size + 65_536:
+        marks = np.zeros(slots, dtype=np.uint8)
+        marks[keys] = 1
+        return np.asarray(np.add.reduceat(marks, start, dtype=np.int64), dtype=np.int64)
+    distinct = np.unique(keys)
+    cell = np.searchsorted(start, distinct, side="right") - 1
+    return np.bincount(cell, minlength=picks.size).astype(np.int64)
 
 
 def draw_spore_counts(rates: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
@@ -456,10 +469,15 @@ class GridSimulation:
         self.day = 0
         self._sources = np.flatnonzero(self.infected)
         self.changed = self._sources
-        # One entry (its cell) per infected host, kept while spores are sparse.
-        self._host_cells: Int32Array | None = np.repeat(
-            self._sources, self.infected[self._sources]
-        ).astype(np.int32)
+        # One entry (its cell) per infected host, kept while spores are sparse and the
+        # list short (HOST_LIST_MAX); _n_listed entries of a buffer grown by doubling.
+        self._host_cells: Int32Array | None = None
+        self._n_listed = 0
+        if self.infected_total <= HOST_LIST_MAX:
+            listed = np.repeat(self._sources, self.infected[self._sources]).astype(np.int32)
+            self._host_cells = np.empty(max(2 * listed.size, 1024), dtype=np.int32)
+            self._host_cells[: listed.size] = listed
+            self._n_listed = listed.size
         empty = np.zeros(0, dtype=np.int64)
         self._cohorts: list[_Cohort] = [(empty, empty)] * params.latency_days
         centre = np.arange(self.cells, dtype=np.int64)
@@ -499,7 +517,7 @@ class GridSimulation:
         if self._host_cells is not None and expected < 0.5 * self._sources.size:
             n = int(self.rng.poisson(expected))
             hosts = self.rng.integers(0, self.infected_total, n)
-            origins = self._host_cells[hosts].astype(np.int64)
+            origins = self._host_cells[: self._n_listed][hosts].astype(np.int64)
             idx = self._landing_cells(origins)
             cells, landed = np.unique(idx[idx < self.cells], return_counts=True)
             return cells, landed.astype(np.int64), n
@@ -519,8 +537,21 @@ class GridSimulation:
         self.infected_total += int(n.sum())
         self._sources = np.concatenate((self._sources, cells[before == 0]))
         if self._host_cells is not None:
-            listed = np.repeat(cells, n).astype(np.int32)
-            self._host_cells = np.concatenate((self._host_cells, listed))
+            self._list_hosts(np.repeat(cells, n).astype(np.int32))
+
+    def _list_hosts(self, listed: Int32Array) -> None:
+        """Append newly infected hosts' cells to the host list (or drop a long list)."""
+        assert self._host_cells is not None
+        end = self._n_listed + listed.size
+        if end > HOST_LIST_MAX:
+            self._host_cells = None
+            return
+        if end > self._host_cells.size:
+            grown = np.empty(2 * end, dtype=np.int32)
+            grown[: self._n_listed] = self._host_cells[: self._n_listed]
+            self._host_cells = grown
+        self._host_cells[self._n_listed : end] = listed
+        self._n_listed = end
 
     def exposed_cells(self) -> Int32Array:
         """Exposed hosts per cell (all cohorts), flat."""

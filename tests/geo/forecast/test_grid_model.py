@@ -202,10 +202,43 @@ def test_establishment_resolution_matches_per_spore_rule(
     draw = random.Random(13)
     slow = np.array([_sequential(k, s, n, env, draw) for _ in range(trials)])
     assert fast.max() <= s
-    values = np.arange(s + 1)
+    values = np.union1d(fast, slow)
     table = np.array([[np.sum(fast == v) for v in values], [np.sum(slow == v) for v in values]])
     table = table[:, table.sum(axis=0) > 0]
     assert stats.chi2_contingency(table).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("huge_pool", [False, True])
+def test_distinct_picks_count_collisions(huge_pool: bool) -> None:
+    # 3,000 spores on 1,000 susceptible hosts of 1,000: E[new] = S (1 - (1 - 1/S)^k).
+    # A second cell with a huge pool switches the count from marks to a sort.
+    landed = np.array([3000, 2])
+    pool = np.array([1000, 10**8 if huge_pool else 10])
+    rng = np.random.default_rng(14)
+    new = np.array([resolve_establishment(landed, pool, pool, 1.0, rng) for _ in range(3000)])
+    expected = 1000 * (1 - (1 - 1 / 1000) ** 3000)
+    assert abs(new[:, 0].mean() - expected) < 4 * new[:, 0].std() / math.sqrt(3000)
+    assert np.all(new[:, 1] <= 2) and new[:, 0].max() <= 1000
+
+
+def test_sparse_days_without_the_host_list_keep_the_law(monkeypatch: pytest.MonkeyPatch) -> None:
+    import geo.forecast.grid_model as grid_model
+
+    params = MATCH_CASES[1]
+    grid = small_grid(4)
+    seeds = 300
+    listed = np.array([run_grid(grid, params, 7, seed=s).infected_total[-1] for s in range(seeds)])
+    monkeypatch.setattr(grid_model, "HOST_LIST_MAX", 8)
+    sim = GridSimulation(grid, params, np.random.default_rng(0))
+    for _ in range(7):
+        sim.step()
+    assert sim._host_cells is None  # the list outgrew its cap
+    unlisted = np.array(
+        [run_grid(grid, params, 7, seed=s).infected_total[-1] for s in range(seeds)]
+    )
+    se = math.sqrt((listed.var(ddof=1) + unlisted.var(ddof=1)) / seeds)
+    assert abs(listed.mean() - unlisted.mean()) < 4 * se
+    assert not np.array_equal(listed, unlisted)  # the other path was taken
 
 
 MATCH_CASES = [
