@@ -34,13 +34,8 @@ from geo.forecast.scenario import PlannedTreatment, protection_schedule
 from geo.grid import Grid, GridSpec
 from geo.layer import Tower
 from geo.treatments import Treatment
-from service.forecast_calibration import (
-    CalibrationBudget,
-    CalibrationRecord,
-    cache_for,
-    calibration_for,
-    skill_for,
-)
+from service.forecast_calibration import CalibrationBudget, calibration_for, skill_for
+from service.forecast_records import CalibrationRecord, cache_for
 
 __all__ = [
     "FRONT_LEVELS",

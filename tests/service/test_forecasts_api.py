@@ -9,6 +9,7 @@ import json
 import math
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 import rasterio
 from fastapi.testclient import TestClient
 from pyproj import CRS
+from rio_cogeo.cogeo import cog_validate
 
 from service.auth import Role, create_key
 from service.demo import seed_demo
@@ -269,7 +271,7 @@ def test_bad_bodies_name_the_field(
 def test_latest_probability_grids_are_the_finished_forecasts_days(
     fclient: TestClient, fstate: AppState, planner: dict[str, str]
 ) -> None:
-    manager = getattr(fclient.app.state, MANAGER_KEY)
+    manager = getattr(fclient.app.state, MANAGER_KEY)  # type: ignore[attr-defined]
     assert manager.latest_probability_grids() is None
     body = _run(fclient, planner, **SMALL)
     latest = manager.latest_probability_grids()
@@ -354,13 +356,31 @@ def test_a_new_day_of_observations_updates_the_posterior(
 
 
 @pytest.mark.usefixtures("demo")
+def test_no_new_observed_day_carries_the_posterior_over(
+    fclient: TestClient, fstate: AppState, planner: dict[str, str]
+) -> None:
+    fitted = _run(fclient, planner, **SMALL)["result"]["calibration"]
+    first_version = fstate.store.data_version()
+    treatment = fstate.store.list_treatments()[0]
+    fstate.store.add_treatment(dataclasses.replace(treatment, id="another-spray"))
+    carried = _run(fclient, planner, **SMALL)["result"]["calibration"]
+    assert carried["data_version"] == fstate.store.data_version() > first_version
+    assert carried["status"] == "unchanged" and carried["n_simulations"] == 0
+    assert carried["days_used"] == [] and carried["parameters"] == fitted["parameters"]
+    assert carried["lineage"][-1]["data_version"] == first_version
+
+
+@pytest.mark.usefixtures("demo")
 def test_probability_geotiff_has_one_band_per_day_on_the_fields_grid(
-    fclient: TestClient, planner: dict[str, str]
+    fclient: TestClient, planner: dict[str, str], tmp_path: Path
 ) -> None:
     body = _run(fclient, planner, **SMALL)
     r = fclient.get(f"/forecasts/{body['id']}/probability.tif", headers=planner)
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/tiff")
     field = fclient.get("/fields/blight", headers=planner).json()
+    tif = tmp_path / "p.tif"
+    tif.write_bytes(r.content)
+    assert cog_validate(str(tif))[0]  # a valid Cloud-Optimized GeoTIFF
     with rasterio.open(io.BytesIO(r.content)) as ds:
         assert ds.count == 3 and ds.dtypes == ("float32",) * 3
         assert (ds.width, ds.height) == (field["width"], field["height"])
