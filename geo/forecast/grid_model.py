@@ -43,7 +43,8 @@ pick a host that was susceptible at the start of the day, and the new infections
 the number of *distinct* such hosts picked (``m`` uniform picks among ``S``), drawn
 as explicit picks for the cells with ``m >= 2``. This is the distribution of PoPS'
 sequential per-spore rule, and never exceeds ``S``. State is integer (int32 counts)
-and only the cells that spores reach are updated.
+and only the cells that spores reach are updated. Landing points are float32, so a
+spore within about ``1e-7`` of the grid's width of a cell edge may fall on either side.
 
 Every random draw comes from one :class:`numpy.random.Generator`, so a run is
 reproducible for a seed. Ensembles (:func:`run_grid_ensemble`) spread their runs over
@@ -131,7 +132,7 @@ class GridParams:
         Spores released per infected host per day (>= 0).
     short_kernel, long_kernel : {"cauchy", "exponential"}
     short_scale_m, long_scale_m : float
-        Kernel scales, metres (> 0).
+        Kernel scales, metres, in (0, 1e7].
     long_fraction : float
         Probability a spore uses the long kernel, in [0, 1].
     wind_dir_deg : float
@@ -165,8 +166,9 @@ class GridParams:
         for name in ("short_kernel", "long_kernel"):
             if getattr(self, name) not in _KERNELS:
                 raise InvalidParameter(f"must be one of {', '.join(_KERNELS)}", name)
-        _positive(self.short_scale_m, "short_scale_m")
-        _positive(self.long_scale_m, "long_scale_m")
+        for name in ("short_scale_m", "long_scale_m"):
+            _positive(getattr(self, name), name)
+            _finite_in(getattr(self, name), name, 0.0, 1e7)
         _finite_in(self.reproductive_rate, "reproductive_rate", 0.0, 1e6)
         _finite_in(self.wind_kappa, "wind_kappa", 0.0, 1e6)
         _finite_in(self.long_fraction, "long_fraction", 0.0, 1.0)
@@ -189,7 +191,7 @@ class HostGrid:
         Infected hosts per cell at day 0, within ``[0, total_hosts]``; the others are
         susceptible.
     cell_size_m : float
-        Side of a square cell, metres (> 0).
+        Side of a square cell, metres, in [0.001, 1e6].
 
     Raises
     ------
@@ -202,7 +204,7 @@ class HostGrid:
     cell_size_m: float = 1.0
 
     def __post_init__(self) -> None:
-        _positive(self.cell_size_m, "cell_size_m")
+        _finite_in(self.cell_size_m, "cell_size_m", 1e-3, 1e6)
         for name in ("total_hosts", "infected"):
             arr = np.asarray(getattr(self, name))
             if arr.ndim != 2 or 0 in arr.shape or not np.issubdtype(arr.dtype, np.integer):
@@ -349,8 +351,8 @@ def resolve_establishment(
     spores pass, ``m ~ Binomial(k', S/N)`` of them pick a host susceptible at the start
     of the day (for ``k = 1``, one Bernoulli draw of ``environment * S/N``), and the
     result is the number of distinct hosts among ``m`` uniform picks of ``S`` (``m``
-    itself when ``m <= 1``; explicit picks, marked in a scratch array of ``S`` slots per
-    cell, otherwise). The result never exceeds ``S``.
+    itself when ``m <= 1``; explicit picks otherwise, counted with a scratch array of
+    ``S`` slots per cell or a sort). The result never exceeds ``S``.
 
     Parameters
     ----------

@@ -91,6 +91,8 @@ def test_rate_zero_spreads_nothing() -> None:
     assert np.all(out.infected_daily == grid.infected)
     assert np.all(out.spores == 0)
     assert np.array_equal(out.susceptible, grid.total_hosts - grid.infected)
+    healthy = HostGrid(grid.total_hosts, np.zeros_like(grid.infected))
+    assert np.all(run_grid(healthy, GridParams(reproductive_rate=5.0), 5, 1).infected_total == 0)
 
 
 def _sector_counts(new: np.ndarray) -> np.ndarray:
@@ -354,6 +356,7 @@ def test_uniform_grid_seeds_the_asked_fraction() -> None:
         ("long_kernel", {"long_kernel": "levy"}),
         ("short_scale_m", {"short_scale_m": 0.0}),
         ("long_scale_m", {"long_scale_m": -3.0}),
+        ("short_scale_m", {"short_scale_m": 1e300}),
         ("long_fraction", {"long_fraction": 1.5}),
         ("wind_kappa", {"wind_kappa": -1.0}),
         ("wind_dir_deg", {"wind_dir_deg": 720.0}),
@@ -376,6 +379,7 @@ def test_bad_grids_and_arguments_name_the_field() -> None:
         ("total_hosts", lambda: HostGrid(total - 4, np.zeros_like(total))),
         ("total_hosts", lambda: HostGrid(total.astype(float), np.zeros_like(total))),
         ("cell_size_m", lambda: HostGrid(total, np.zeros_like(total), cell_size_m=0.0)),
+        ("cell_size_m", lambda: HostGrid(total, np.zeros_like(total), cell_size_m=1e-9)),
         ("infected_cell_fraction", lambda: HostGrid.uniform(3, 3, 5, 2.0, np.random.default_rng())),
         ("days", lambda: run_grid(HostGrid(total, total), GridParams(), -1, seed=0)),
         ("runs", lambda: run_grid_ensemble(HostGrid(total, total), GridParams(), 1, 0, seed=0)),
