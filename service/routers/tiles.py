@@ -61,6 +61,18 @@ _LIMITS = (
     "buster for clients).\n\nLayers:\n" + layer_summary()
 )
 router = APIRouter(tags=["tiles"], dependencies=[Depends(require(Permission.READ))])
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI query parameter (parsed by hand, for errors naming it plainly)."""
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}  # fmt: skip
+
+
+_TILESIZE = _query("tilesize", "Raster tile size in pixels", {"enum": list(TILE_SIZES_PX)})
+_DAY = _query("day", "Forecast day (forecast layer only; default 1)", {"type": "integer"})
+_V = _query("v", "Ignored: a cache buster for clients", {"type": "integer", "minimum": 0})
+_FORMAT = _query("format", "Raster tile format in the URLs", {"enum": ["png", "webp"]})
 _SOURCES_KEY = "tile_sources"
 _TILE_PARAMS = ("tilesize", "day", "v")
 TmsId = Annotated[str, Path(alias="tileMatrixSetId", description=" or ".join(TILE_MATRIX_SETS))]
@@ -142,6 +154,7 @@ async def _renderer(
     summary="A map tile (png, webp or mvt)",
     description=_LIMITS,
     responses={200: {"content": {"image/png": {}, "image/webp": {}, MVT_MEDIA_TYPE: {}}}},
+    openapi_extra={"parameters": [_TILESIZE, _DAY, _V]},
 )
 async def tile(
     request: Request,
@@ -192,6 +205,7 @@ def _bounds(state: AppState, snapshot: Any) -> tuple[float, float, float, float]
     "/tiles/{layer}/{tileMatrixSetId}/tilejson.json",
     summary="TileJSON 3.0 of a layer",
     description=_LIMITS,
+    openapi_extra={"parameters": [_FORMAT, _TILESIZE, _DAY]},
 )
 async def tilejson(request: Request, state: StateDep, layer: str, tms_id: TmsId) -> Response:
     """Absolute tile URLs, the district's bounds, the zoom range and, for vector layers,

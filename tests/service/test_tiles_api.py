@@ -351,3 +351,12 @@ def test_forecast_layer_shows_the_day_asked_for(
             assert r.status_code == 400 and r.json()["errors"][0]["field"] == "day"
     finally:
         setattr(app_state, MANAGER_KEY, real)
+
+
+def test_limits_and_parameters_are_in_the_openapi_description(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    operation = doc["paths"]["/tiles/{layer}/{tileMatrixSetId}/{z}/{x}/{y}.{format}"]["get"]
+    assert f"Zoom levels {MIN_ZOOM} to {MAX_ZOOM}" in operation["description"]
+    assert "256 or 512 px" in operation["description"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"layer", "tileMatrixSetId", "z", "x", "y", "format", "tilesize", "day"} <= names
