@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from pyproj import CRS
 from rio_cogeo.cogeo import cog_validate
 
+from geo.demo import demo_towers, simulate_outbreak
 from service.auth import Role, create_key
 from service.demo import seed_demo
 from service.routers.forecasts import MANAGER_KEY
@@ -353,6 +354,24 @@ def test_a_new_day_of_observations_updates_the_posterior(
     assert set(updated["parameters"]) == CALIBRATION_PARAMETERS
     for stats in updated["parameters"].values():
         assert stats["ci90"][0] <= stats["median"] <= stats["ci90"][1]
+
+
+def test_one_day_of_history_forecasts_with_the_prior_defaults(
+    fclient: TestClient, fstate: AppState, planner: dict[str, str]
+) -> None:
+    towers = demo_towers(7)
+    history = simulate_outbreak(towers, end=END, seed=11)
+    midnight = END.replace(hour=0)
+    last_day = [o for o in history.observations if o.observed_at >= midnight]  # one UTC day
+    fstate.store.upsert_towers(towers)
+    fstate.store.add_observations(last_day)
+    result = _run(fclient, planner, **SMALL)["result"]
+    calibration = result["calibration"]
+    assert calibration["method"] == "defaults" and calibration["status"] == "not calibrated"
+    assert "two days" in calibration["reason"]
+    assert set(calibration["parameters"]) >= CALIBRATION_PARAMETERS
+    assert result["skill"]["status"] == "not computed"
+    assert len(result["expected_blighted_towers"]) == 3
 
 
 @pytest.mark.usefixtures("demo")
