@@ -24,11 +24,15 @@ from shapely.geometry import shape
 from geo.colormap import colormap
 from geo.grid import Grid
 from service.app import create_app
+from service.auth import Role, create_key
 from service.demo import seed_demo
 from service.routers.forecasts import MANAGER_KEY
 from service.settings import Settings
 from service.state import AppState
 from service.tiles import MAX_ZOOM, MIN_ZOOM
+from tests.service.conftest import auth
+from tests.service.forecast_jobs import END as FORECAST_END
+from tests.service.forecast_jobs import SMALL, make_client, run_job, small_settings
 
 END = datetime(2026, 11, 1, 12, tzinfo=UTC)
 WEB = morecantile.tms.get("WebMercatorQuad")
@@ -139,6 +143,7 @@ def test_pixel_over_a_tower_is_its_field_value_through_the_colormap(
         py = b.top - (row + 0.5) * (b.top - b.bottom) / 256
         x, y = to_utm.transform(*to_lonlat.transform(px, py))
         expected_value = float(field((y, x)))
+        assert np.isfinite(expected_value) and pixels[row, col, 3] == 255
         lut = colormap("intensity")
         # the COG holds float32: allow the neighbouring colormap entry
         candidates = lut.rgba([expected_value - 0.004, expected_value, expected_value + 0.004])
@@ -360,3 +365,42 @@ def test_limits_and_parameters_are_in_the_openapi_description(client: TestClient
     assert "256 or 512 px" in operation["description"]
     names = {p["name"] for p in operation["parameters"]}
     assert {"layer", "tileMatrixSetId", "z", "x", "y", "format", "tilesize", "day"} <= names
+
+
+def test_forecast_tiles_from_a_real_forecast_job(tmp_path: Path) -> None:
+    """A finished forecast job (worker process, small budget) feeds the forecast layer."""
+    with make_client(small_settings(tmp_path / "data")) as fclient:
+        st: AppState = fclient.app.state.blightmap  # type: ignore[attr-defined]
+        seed_demo(st.store, seed=7, end=FORECAST_END)
+        planner = auth(create_key(st.store, Role.PLANNER)[0])
+        assert fclient.get("/tiles/forecast/WebMercatorQuad/tilejson.json").status_code == 404
+        job = run_job(fclient, planner, "/forecasts", **SMALL)
+        body = fclient.get("/tiles/forecast/WebMercatorQuad/tilejson.json").json()
+        assert body["blightmap:forecast_id"] == job["id"]
+        assert body["blightmap:days"] == list(range(1, SMALL["horizon_days"] + 1))
+        found = getattr(fclient.app.state, MANAGER_KEY).latest_probability_grids()  # type: ignore[attr-defined]
+        grid = found[2][1]  # day 2
+        xs, ys = grid.spec.cell_centres()
+        field = RegularGridInterpolator((ys[::-1], xs), grid.values[::-1], bounds_error=False)
+        tower = st.towers.current().index.towers[0]
+        lon, lat = tower.centroid_lonlat
+        tile = WEB.tile(lon, lat, 18)
+        url = f"/tiles/forecast/WebMercatorQuad/18/{tile.x}/{tile.y}.png"
+        r = fclient.get(url, params={"day": 2})
+        pixels = rgba(r)
+        row, col = pixel_of(tile, lon, lat, 256)
+        b = WEB.xy_bounds(tile)
+        px = b.left + (col + 0.5) * (b.right - b.left) / 256
+        py = b.top - (row + 0.5) * (b.top - b.bottom) / 256
+        to_grid = Transformer.from_crs(3857, grid.spec.crs, always_xy=True)
+        x, y = to_grid.transform(px, py)
+        value = float(field((y, x)))
+        assert np.isfinite(value) and pixels[row, col, 3] == 255
+        # our pixel positions carry float32 offsets (1e-5 of a cell): at a colormap step
+        # the neighbouring entry is as right
+        candidates = colormap("probability").rgba([value - 1e-4, value, value + 1e-4])
+        assert any(np.array_equal(pixels[row, col], c) for c in candidates)
+        other = fclient.get(url, params={"day": 3})
+        assert other.headers["etag"] != r.headers["etag"]
+        bad = fclient.get(url, params={"day": SMALL["horizon_days"] + 1})
+        assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "day"
