@@ -12,8 +12,15 @@ outline is projected to the tile CRS first). Pixel centres are transformed with 
 exactly on a lattice of every :data:`LATTICE_STEP_PX`-th pixel and bilinearly in
 between, as GDAL's approximate transformer does; the window never exceeds the grid's
 extent (a few kilometres), over which the Web-Mercator-to-UTM map is so close to
-affine that the error stays far below a millimetre (``tests/geo/tiles`` checks it
-against the exact transform).
+affine that the error stays far below a millimetre. The lattice is turned into
+fractional cell indices in float64 and only the offsets between lattice nodes are
+interpolated in float32 (1e-5 of a cell at worst); ``tests/geo/tiles`` checks the
+whole against the exact transform (below a millimetre).
+
+Colour. Each value's colormap entry is computed with the arithmetic of
+:meth:`geo.colormap.Colormap.rgba`; PNG tiles are palette images whose palette is the
+colormap (see :func:`encode_indexed`), so a decoded pixel is exactly the colormap's
+colour of the sampled value.
 
 Sampling. ``"bilinear"`` (the default) interpolates between the four surrounding cell
 centres; where one of them is missing (the outer half cell of the grid, cells next to

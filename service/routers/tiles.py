@@ -34,6 +34,7 @@ from geo.tiles.errors import NoSuchTile
 from service.auth import Permission
 from service.deps import StateDep, require
 from service.errors import NotModified, ResourceNotFound
+from service.fields import FieldSnapshot
 from service.ogc import absolute, bad_param, check_known_params, parse_int
 from service.responses import json_response
 from service.routers.forecasts import MANAGER_KEY
@@ -192,7 +193,7 @@ async def tile(
     return Response(data, media_type=media, headers=headers)
 
 
-def _bounds(state: AppState, snapshot: Any) -> tuple[float, float, float, float]:
+def _bounds(state: AppState, snapshot: FieldSnapshot | None) -> tuple[float, float, float, float]:
     if snapshot is not None:
         return grid_bounds_wgs84(snapshot.result.grid)
     district = state.towers.current().district
@@ -235,7 +236,7 @@ def _tilejson_body(
     tms_id: str,
     fmt: str,
     query: dict[str, Any],
-    snapshot: Any,
+    snapshot: FieldSnapshot | None,
     forecast: ForecastDays | None,
 ) -> dict[str, Any]:
     template = absolute(request, f"/tiles/{info.name}/{tms_id}") + "/{z}/{x}/{y}." + fmt
