@@ -127,6 +127,8 @@ def serve_hub(port: int, send_timeout_s: float) -> None:
     app.include_router(router)
     pad = base64.b64encode(os.urandom(96_000)).decode()
 
+    spent = [0.0]  # CPU seconds inside publish calls
+
     @app.websocket("/bench/control")
     async def control(ws: WebSocket) -> None:
         await ws.accept()
@@ -134,7 +136,9 @@ def serve_hub(port: int, send_timeout_s: float) -> None:
             cmd = await ws.receive_json()
             if cmd["cmd"] == "publish":
                 for batch in cmd["batches"]:
+                    t0 = time.process_time()
                     hub.publish([make_overlay(s, pad) for s in batch], [])
+                    spent[0] += time.process_time() - t0
                     if cmd.get("yield"):
                         await asyncio.sleep(0)
                 await ws.send_json({"ok": True})
@@ -146,6 +150,8 @@ def serve_hub(port: int, send_timeout_s: float) -> None:
                         "pending_bytes": s.pending_bytes,
                         "closed": dict(runtime.closed_codes),
                         "rss_kib": rss_kib(os.getpid()),
+                        "cpu_s": time.process_time(),
+                        "publish_s": spent[0],
                     }
                 )
 
@@ -156,16 +162,34 @@ def serve_hub(port: int, send_timeout_s: float) -> None:
         log_level="error",
         ws_max_size=65536,
         backlog=4096,
-        ws=os.environ.get("BENCH_WS", "auto"),
+        ws=_ws_impl(os.environ.get("BENCH_WS", "auto")),
         ws_per_message_deflate=False,
     )
     server = StreamServer(uv, runtime)
     if os.environ.get("BENCH_PROFILE"):  # cProfile of the server, for development
         import cProfile
+        import signal
 
-        cProfile.runctx("server.run()", globals(), {"server": server}, os.environ["BENCH_PROFILE"])
-    else:
-        server.run()
+        profile = cProfile.Profile()
+
+        def dump(signum: int, frame: object) -> None:
+            profile.disable()
+            profile.dump_stats(os.environ["BENCH_PROFILE"])
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, dump)
+        profile.enable()
+    server.run()
+
+
+def _ws_impl(name: str) -> Any:
+    """uvicorn's WebSocket implementation: a name, or ``asgi-only`` for the plain sans-I/O
+    protocol without the direct-frames extension (the ASGI send path alone)."""
+    if name == "asgi-only":
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+        return WebSocketsSansIOProtocol
+    return name
 
 
 def serve_broadcast(port: int) -> None:
@@ -175,6 +199,7 @@ def serve_broadcast(port: int) -> None:
     from service.stream.protocol import encode_delta
 
     clients: set[ServerConnection] = set()
+    spent = [0.0]  # CPU seconds inside broadcast() calls
     pad = base64.b64encode(os.urandom(96_000)).decode()
 
     async def handler(ws: ServerConnection) -> None:
@@ -186,12 +211,17 @@ def serve_broadcast(port: int) -> None:
             return
         async for data in ws:
             cmd = orjson.loads(data)
+            if cmd.get("cmd") == "stats":
+                await ws.send(json.dumps({"cpu_s": time.process_time(), "publish_s": spent[0]}))
+                continue
             for batch in cmd["batches"]:  # the same bytes as the hub would send one client
                 fragments = [
                     orjson.dumps(serialize(make_overlay(s, pad), Convention.GEOPOSE)) for s in batch
                 ]
                 message = encode_delta("k3Vq9xYw2LmN", 1, fragments, []).decode()
+                t0 = time.process_time()
                 broadcast(clients, message)
+                spent[0] += time.process_time() - t0
                 await asyncio.sleep(0)
             await ws.send(json.dumps({"ok": True}))
 
@@ -332,9 +362,23 @@ async def latency_rounds(
     return lat, expected, wrong
 
 
-async def burst(ctl: ClientConnection, clients: list[Client], n: int, tag: str) -> float:
-    """Deliveries per second of ``n`` one-overlay publishes to every client."""
+@dataclass
+class Burst:
+    """A burst's deliveries per second of wall time, and per second of the server's CPU."""
+
+    per_s: float
+    per_cpu_s: float
+
+
+async def burst(ctl: ClientConnection, clients: list[Client], n: int, tag: str) -> Burst:
+    """Deliveries per second of ``n`` one-overlay publishes to every client.
+
+    Also per second of the server process's CPU time over the same span: on a shared
+    2-core machine the wall-clock rate moves with whatever else runs, the CPU cost
+    per delivery much less.
+    """
     batches = [[{"id": f"{tag}-{i}", "east": 0.0, "north": 0.0, "version": 1}] for i in range(n)]
+    first = await call(ctl, {"cmd": "stats"})
     t0 = time.monotonic()
     await call(ctl, {"cmd": "publish", "batches": batches, "yield": True})
     deadline = time.monotonic() + 120
@@ -344,7 +388,12 @@ async def burst(ctl: ClientConnection, clients: list[Client], n: int, tag: str) 
             break
         await asyncio.sleep(0.05)
     last = max(c.last_at for c in clients)
-    return n * len(clients) / (last - t0)
+    then = await call(ctl, {"cmd": "stats"})
+    cpu = then["cpu_s"] - first["cpu_s"]
+    in_publish = then["publish_s"] - first["publish_s"]
+    print(f"  {tag}: server CPU {cpu:.2f} s, of which in publish/broadcast {in_publish:.2f} s")
+    deliveries = n * len(clients)
+    return Burst(deliveries / (last - t0), deliveries / cpu)
 
 
 def start(kind: str, port: int, send_timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
@@ -414,7 +463,7 @@ async def run_hub(args: argparse.Namespace, stalled: int) -> dict[str, Any]:
         proc.wait(20)
 
 
-async def run_broadcast(args: argparse.Namespace) -> float:
+async def run_broadcast(args: argparse.Namespace) -> Burst:
     rng = random.Random(7)
     port = free_port()
     proc = start("broadcast", port)
@@ -448,9 +497,15 @@ async def bench(args: argparse.Namespace) -> None:
         f"latency, no stall: received {plain['received']}/{plain['expected']} "
         f"(clients in range; {plain['wrong']} out of range), p50 {p50:.1f} ms, p99 {p99:.1f} ms"
     )
+    ours: Burst = plain["throughput"]
     print(
-        f"throughput: hub+adapter {plain['throughput']:,.0f} deliveries/s, "
-        f"websockets.broadcast() {base:,.0f}/s, ratio {plain['throughput'] / base:.2f}x"
+        f"throughput: hub+adapter {ours.per_s:,.0f} deliveries/s, "
+        f"websockets.broadcast() {base.per_s:,.0f}/s, ratio {ours.per_s / base.per_s:.2f}x"
+    )
+    print(
+        f"per server CPU second: hub+adapter {ours.per_cpu_s:,.0f} deliveries, "
+        f"websockets.broadcast() {base.per_cpu_s:,.0f}, "
+        f"ratio {ours.per_cpu_s / base.per_cpu_s:.2f}x"
     )
     print(
         f"with {args.stalled} stalled: {args.clients - args.stalled} readers received "

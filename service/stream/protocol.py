@@ -24,6 +24,7 @@ __all__ = [
     "CloseReason",
     "ErrorCode",
     "delta_parts",
+    "delta_prefix",
     "encode_delta",
     "encode_error",
     "encode_pong",
@@ -101,12 +102,30 @@ def snapshot_parts(
     return [_header(head), b',"overlays":[', *_joined(fragments), b"]}"]
 
 
+def delta_prefix(epoch: str) -> bytes:
+    """The bytes every ``delta`` of ``epoch`` starts with (a stream keeps them)."""
+    return b'{"type":"delta","epoch":' + orjson.dumps(epoch) + b',"offset":'
+
+
+_NO_REMOVES = b'],"removes":[]}'
+
+
 def delta_parts(
-    epoch: str, offset: int, upserts: Sequence[bytes], removes: Sequence[str]
+    epoch: str,
+    offset: int,
+    upserts: Sequence[bytes],
+    removes: Sequence[str],
+    prefix: bytes | None = None,
 ) -> list[bytes]:
-    """A ``delta`` as pieces: overlays that entered or changed, ids that left."""
-    head = b'{"type":"delta","epoch":' + orjson.dumps(epoch) + b',"offset":%d,"upserts":[' % offset
-    return [head, *_joined(upserts), b'],"removes":' + orjson.dumps(list(removes)) + b"}"]
+    """A ``delta`` as pieces: overlays that entered or changed, ids that left.
+
+    ``prefix`` is :func:`delta_prefix` of ``epoch``, when the caller has it at hand.
+    """
+    head = (prefix or delta_prefix(epoch)) + b'%d,"upserts":[' % offset
+    tail = b'],"removes":' + orjson.dumps(list(removes)) + b"}" if removes else _NO_REMOVES
+    if len(upserts) == 1:
+        return [head, upserts[0], tail]
+    return [head, *_joined(upserts), tail]
 
 
 def _joined(fragments: Sequence[bytes]) -> list[bytes]:

@@ -39,10 +39,11 @@ class Connection:
     ``anyio.fail_after`` halved the fan-out throughput.)
     """
 
-    __slots__ = ("done", "has_session", "send_scope", "sending_since", "timed_out")
+    __slots__ = ("busy", "done", "has_session", "send_scope", "sending_since", "timed_out")
 
     def __init__(self) -> None:
         self.has_session = False
+        self.busy = False  # the send loop holds messages it has not sent yet
         self.done = asyncio.Event()
         self.sending_since: float | None = None
         self.send_scope: anyio.CancelScope | None = None
@@ -68,6 +69,8 @@ class StreamRuntime:
         self.config = config
         self.authenticate = authenticate
         self.closed_codes: Counter[int] = Counter()  # close codes the server sent
+        # stream messages sent: "direct" (frames written at once), "awaited" (ASGI send)
+        self.sent: Counter[str] = Counter()
         self.closing = False
         self._connections: dict[asyncio.Task[object], Connection] = {}
         self._sweeper: asyncio.Task[None] | None = None

@@ -30,6 +30,7 @@ from service.stream.protocol import (
     CloseReason,
     ErrorCode,
     delta_parts,
+    delta_prefix,
     encode_error,
     encode_pong,
 )
@@ -64,6 +65,10 @@ class Stream:
     outbox: Outbox = field(default_factory=Outbox)
     owner: Session | None = None
     detached_at: float | None = None
+    delta_prefix: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.delta_prefix = delta_prefix(self.epoch)
 
     @property
     def next_offset(self) -> int:
@@ -151,8 +156,9 @@ class Session:
         stream = self._stream
         if stream is not None and stream.outbox and self.close_reason is None:
             upserts, removes = stream.outbox.take()
-            parts = delta_parts(stream.epoch, stream.next_offset, upserts, removes)
-            stream.history.append(stream.next_offset, parts)
+            offset = stream.history.last + 1
+            parts = delta_parts(stream.epoch, offset, upserts, removes, stream.delta_prefix)
+            stream.history.append(offset, parts)
             out.append(b"".join(parts))
         self._pending_since = None
         self._armed = True
@@ -220,7 +226,7 @@ class Session:
     def note_pending(self) -> None:
         """Something is waiting: start the stall clock, check limits, wake the adapter."""
         if self._pending_since is None:
-            self._pending_since = self._hub._now()
+            self._pending_since = self._hub._clock()
         if self._hub._over_limits(self):
             self._hub._end(self, CloseReason(CloseCode.TOO_SLOW, "the client reads too slowly"))
             return

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from service.auth import Role
 from service.stream.access import bearer_key, origin_allowed
 from service.stream.config import StreamConfig
+from service.stream.frames import FrameWriter, frame_writer
 from service.stream.hub import HubUnavailable
 from service.stream.protocol import CloseCode, CloseReason, ErrorCode, encode_error
 from service.stream.runtime import Connection, StreamRuntime
@@ -153,7 +154,11 @@ async def _run_session(
 ) -> None:
     """Receive and send concurrently until one side ends; then close or detach."""
     wake = asyncio.Event()
-    session.set_wakeup(wake.set)
+    writer = frame_writer(websocket.scope)
+    if writer is None:
+        session.set_wakeup(wake.set)
+    else:  # write straight to the socket while it keeps up; the send loop otherwise
+        session.set_wakeup(partial(_write_now, session, writer, wake, conn, runtime))
     outcomes: list[CloseReason | None] = []
     config = runtime.config
 
@@ -164,7 +169,7 @@ async def _run_session(
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(first, partial(_receive_loop, websocket, session, config))
-            group.start_soon(first, partial(_send_loop, websocket, session, wake, conn))
+            group.start_soon(first, partial(_send_loop, websocket, session, wake, conn, runtime))
     except Exception:  # a bug: log it, end the session, tell the client
         log.exception("stream connection failed")
         session.close()
@@ -195,7 +200,11 @@ async def _receive_loop(
 
 
 async def _send_loop(
-    websocket: WebSocket, session: Session, wake: asyncio.Event, conn: Connection
+    websocket: WebSocket,
+    session: Session,
+    wake: asyncio.Event,
+    conn: Connection,
+    runtime: StreamRuntime,
 ) -> CloseReason | None:
     """Send what the session has whenever woken; the runtime's watchdog times sends out."""
     with anyio.CancelScope() as conn.send_scope:
@@ -203,17 +212,54 @@ async def _send_loop(
             while True:
                 await wake.wait()
                 wake.clear()
-                for data in session.outgoing():
-                    if session.close_reason is not None:
-                        break
-                    conn.sending_since = time.monotonic()
-                    await websocket.send({"type": "websocket.send", "text": data.decode()})
-                    conn.sending_since = None
+                conn.busy = True  # holds messages: direct writes would overtake them
+                try:
+                    await _send_all(websocket, session, conn, runtime)
+                finally:
+                    conn.busy = False
                 if session.close_reason is not None:
                     return session.close_reason
         except (WebSocketDisconnect, OSError):
             return None
     return _SEND_TIMEOUT  # only the watchdog cancels this scope
+
+
+async def _send_all(
+    websocket: WebSocket, session: Session, conn: Connection, runtime: StreamRuntime
+) -> None:
+    for data in session.outgoing():
+        if session.close_reason is not None:
+            return
+        conn.sending_since = time.monotonic()
+        await websocket.send({"type": "websocket.send", "text": data.decode()})
+        conn.sending_since = None
+        runtime.sent["awaited"] += 1
+
+
+def _write_now(
+    session: Session,
+    writer: FrameWriter,
+    wake: asyncio.Event,
+    conn: Connection,
+    runtime: StreamRuntime,
+) -> None:
+    """The wake-up of a session whose server offers direct frame writes.
+
+    While the socket keeps up (no back-pressure, no awaited send in progress) the
+    session's messages are written at once, in the publishing call, as
+    ``websockets.broadcast()`` does; otherwise the send loop is woken and awaits the
+    socket, and the changes coalesce in the outbox meanwhile.
+    """
+    if conn.busy or session.close_reason is not None or not writer.can_write():
+        wake.set()
+        return
+    try:
+        for data in session.outgoing():
+            writer.write_text(data)
+            runtime.sent["direct"] += 1
+    except Exception:  # the connection is closing under us: the loops find out
+        log.debug("direct write failed", exc_info=True)
+        wake.set()
 
 
 async def _close(websocket: WebSocket, runtime: StreamRuntime, reason: CloseReason) -> None:
