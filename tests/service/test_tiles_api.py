@@ -30,6 +30,7 @@ from service.routers.forecasts import MANAGER_KEY
 from service.settings import Settings
 from service.state import AppState
 from service.tiles import MAX_ZOOM, MIN_ZOOM
+from tests.conftest import make_tower
 from tests.service.conftest import auth
 from tests.service.forecast_jobs import END as FORECAST_END
 from tests.service.forecast_jobs import SMALL, make_client, run_job, small_settings
@@ -405,3 +406,48 @@ def test_forecast_tiles_from_a_real_forecast_job(tmp_path: Path) -> None:
         assert other.headers["etag"] != r.headers["etag"]
         bad = fclient.get(url, params={"day": SMALL["horizon_days"] + 1})
         assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "day"
+
+
+def test_world_crs84_quad_tiles_and_tilejson(
+    client: TestClient, towers: list[dict[str, Any]]
+) -> None:
+    crs84 = morecantile.tms.get("WorldCRS84Quad")
+    lon, lat = centroid(towers[0])
+    tile = crs84.tile(lon, lat, 17)
+    pixels = rgba(client.get(f"/tiles/blight/WorldCRS84Quad/17/{tile.x}/{tile.y}.png"))
+    b = crs84.xy_bounds(tile)  # degrees, longitude first
+    row = int((b.top - lat) / (b.top - b.bottom) * 256)
+    col = int((lon - b.left) / (b.right - b.left) * 256)
+    assert pixels[row, col, 3] == 255
+    body = client.get("/tiles/zones/WorldCRS84Quad/tilejson.json").json()
+    assert body["tiles"][0] == f"{BASE}/tiles/zones/WorldCRS84Quad/{{z}}/{{x}}/{{y}}.mvt"
+
+
+def test_vector_tile_outside_the_district_is_empty(client: TestClient) -> None:
+    tile = WEB.tile(-74.0, 40.7, 15)
+    r = client.get(f"/tiles/towers/WebMercatorQuad/15/{tile.x}/{tile.y}.mvt")
+    assert r.status_code == 200 and mapbox_vector_tile.decode(r.content) == {}
+
+
+def test_before_a_field_towers_still_tile_and_rasters_are_409(
+    tmp_path: Path, towers: list[dict[str, Any]]
+) -> None:
+    with make_client(Settings(data_dir=tmp_path / "data")) as fresh:
+        st: AppState = fresh.app.state.blightmap  # type: ignore[attr-defined]
+        assert fresh.get("/tiles/towers/WebMercatorQuad/tilejson.json").status_code == 404
+        st.store.upsert_towers([make_tower(i) for i in range(3)])
+        lon, lat = st.towers.current().index.towers[0].centroid_lonlat
+        tile = WEB.tile(lon, lat, 16)
+        r = fresh.get(f"/tiles/towers/WebMercatorQuad/16/{tile.x}/{tile.y}.mvt")
+        (feature, *_) = mapbox_vector_tile.decode(r.content)["towers"]["features"]
+        assert (
+            "intensity_max" not in feature["properties"]
+            and "field_version" not in (feature["properties"])
+        )
+        zones = fresh.get(f"/tiles/zones/WebMercatorQuad/16/{tile.x}/{tile.y}.mvt")
+        assert zones.status_code == 200 and mapbox_vector_tile.decode(zones.content) == {}
+        body = fresh.get("/tiles/towers/WebMercatorQuad/tilejson.json").json()
+        west, south, east, north = body["bounds"]
+        assert west <= lon <= east and south <= lat <= north
+        raster = fresh.get(f"/tiles/blight/WebMercatorQuad/16/{tile.x}/{tile.y}.png")
+        assert raster.status_code == 409 and "cache-control" not in raster.headers
