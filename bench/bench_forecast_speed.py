@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -143,15 +144,21 @@ def demo_ensemble(runs: int) -> None:
 
 
 def scaling(quick: bool) -> None:
-    print("\ncost growth, one run of 30 days at rate 0.1 (wall / CPU seconds):")
+    print("\ncost growth, one run of 30 days (rate 0.1 unless said; wall / CPU seconds):")
     print("| case | cells | infected at start | spores | wall s | CPU s |")
     print("|---|---|---|---|---|---|")
+    base = reference_params(0.1)
+    windy = replace(base, wind_dir_deg=60.0, wind_kappa=2.0)
     sides = (250, 500) if quick else (250, 500, 1000)
-    cases = [(f"grid {s} x {s}", s, 0.05) for s in sides]
-    cases += [(f"{f:.0%} of cells infected", 500, f) for f in (0.01, 0.2)]
-    for name, side, frac in cases:
+    cases = [(f"grid {s} x {s}", s, 0.05, base) for s in sides]
+    cases += [(f"{f:.0%} of cells infected", 500, f, base) for f in (0.01, 0.2)]
+    cases += [("wind, kappa 2", 500, 0.05, windy)]
+    cases += [("latency 3 days", 500, 0.05, replace(base, latency_days=3))]
+    if not quick:
+        cases += [("rate 0.5, wind, kappa 2", 500, 0.05, replace(windy, reproductive_rate=0.5))]
+    for name, side, frac, params in cases:
         grid = reference_grid(side, frac)
-        wall, cpu, run = timed(lambda g=grid: run_grid(g, reference_params(0.1), DAYS, 0))
+        wall, cpu, run = timed(lambda g=grid, p=params: run_grid(g, p, DAYS, 0))
         print(
             f"| {name} | {side * side:,} | {int(run.infected_total[0]):,} | "
             f"{int(run.spores.sum()):,} | {wall:.3f} | {cpu:.3f} |"
