@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -318,7 +319,15 @@ def test_ensemble_is_reproducible_and_independent_of_workers() -> None:
         workers=1,
         progress=lambda done, total: seen.append((done, total)),
     )
-    two = run_grid_ensemble(grid, params, 8, runs=6, seed=21, workers=2, threshold=0.0)
+    seen_two: list[tuple[int, int]] = []
+    two = run_grid_ensemble(
+        grid, params, 8, runs=6, seed=21, workers=2, progress=lambda *a: seen_two.append(a)
+    )
+    with ThreadPoolExecutor(2) as pool:
+        threads = run_grid_ensemble(grid, params, 8, runs=6, seed=21, workers=3, executor=pool)
+    assert np.array_equal(one.infected_total, threads.infected_total)
+    assert [done for done, _ in seen_two] == sorted(done for done, _ in seen_two)
+    assert seen_two[-1] == (6, 6) and len(seen_two) > 1
     assert np.array_equal(one.infected_total, two.infected_total)
     assert np.array_equal(one.probability, two.probability)
     assert np.array_equal(one.mean_infected, two.mean_infected)
