@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -43,6 +44,7 @@ _MARGIN_MM = 10.0
 _TITLE_MM = 16.0
 _PANEL_MM = 34.0
 _GAP_MM = 4.0
+_STRIP_PX = 8_000_000
 _INFO_PT = 7.0  # nine lines fit the panel and 64 characters its narrowest column (A4)
 
 
@@ -94,19 +96,39 @@ def _map_frame(
     return box_mm, (cx - half_w, cy - half_h, cx + half_w, cy + half_h), denominator
 
 
-def _draw_field(ax: Axes, data: ExportData, layer: str) -> Colormap:
+def _field_strips(
+    data: ExportData, layer: str, cell_px: int
+) -> Iterator[tuple[np.ndarray, tuple[float, float, float, float]]]:
+    """The layer as opaque RGB strips (image, extent in metres), each cell ``cell_px``
+    pixels square, no-data white.
+
+    Upsampling by a whole factor keeps every cell's colour exactly the colormap's and its
+    edges on pixel boundaries. Strips of at most about 8 million pixels keep matplotlib's
+    per-image working copies small: an A2 sheet at 600 dpi holds about 75 million.
+    """
+    spec = data.grid.spec
     cmap = colormap(LAYER_COLORMAP[layer])
     values = data.grid.values if layer == "blight" else data.grid.std_error
-    minx, miny, maxx, maxy = data.grid.spec.bounds_m
-    ax.imshow(
-        cmap.rgba(values),
-        extent=(minx, maxx, miny, maxy),
-        origin="upper",
-        interpolation="nearest",
-        resample=False,
-        zorder=1,
-    )
-    return cmap
+    rows_per_strip = max(1, _STRIP_PX // (spec.width * cell_px * cell_px))
+    minx, _, maxx, _ = spec.bounds_m
+    for row0 in range(0, spec.height, rows_per_strip):
+        rows = values[row0 : row0 + rows_per_strip]
+        rgba = cmap.rgba(rows)
+        rgb = np.where(rgba[..., 3:] == 0, np.uint8(255), rgba[..., :3])
+        top = spec.north_m - row0 * spec.resolution_m
+        bottom = top - rows.shape[0] * spec.resolution_m
+        image = np.repeat(np.repeat(rgb, cell_px, axis=0), cell_px, axis=1)
+        yield image, (minx, maxx, bottom, top)
+
+
+def _draw_field(ax: Axes, data: ExportData, layer: str, scale: int, dpi: int) -> Colormap:
+    """Draw the layer at about ``dpi`` pixels per inch of paper; the images are embedded
+    as they are (``interpolation="none"``), so the PDF holds that resolution."""
+    cell_in = data.grid.spec.resolution_m * 1000.0 / scale / 25.4
+    cell_px = max(1, round(cell_in * dpi))
+    for image, extent in _field_strips(data, layer, cell_px):
+        ax.imshow(image, extent=extent, origin="upper", interpolation="none", zorder=1)
+    return colormap(LAYER_COLORMAP[layer])
 
 
 def _draw_vectors(ax: Axes, data: ExportData, layers: tuple[str, ...]) -> None:
@@ -269,7 +291,11 @@ def _page(
         (box_mm[0] / w, box_mm[1] / h, (box_mm[2] - box_mm[0]) / w, (box_mm[3] - box_mm[1]) / h)
     )
     minx, miny, maxx, maxy = layout.map_bounds_m
-    cmap = _draw_field(ax, data, layer) if layer != "none" else None
+    cmap = (
+        _draw_field(ax, data, layer, layout.scale_denominator, options.dpi)
+        if layer != "none"
+        else None
+    )
     _draw_vectors(ax, data, layers)
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
