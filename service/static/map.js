@@ -52,7 +52,8 @@ function colorExpression(layer, input, fallback) {
   const legend = state.legends[layer];
   if (!legend) return fallback;
   const stops = legendStops(legend).flat();
-  return ["case", ["==", input, null], NO_DATA, ["interpolate", ["linear"], input, ...stops]];
+  const value = ["interpolate", ["linear"], ["to-number", input], ...stops];
+  return ["case", ["==", ["typeof", input], "number"], value, NO_DATA];
 }
 
 function colorAt(layer, value) {
@@ -179,35 +180,43 @@ function addVectorLayers(zones) {
   });
 }
 
-function tileUrl(template, version, extra = "") {
-  const joiner = template.includes("?") ? "&" : "?";
-  return `${template}${joiner}v=${version}${extra}`;
+function hash32(text) {
+  // FNV-1a: a stable integer cache buster for a forecast id (the tiles' `v` is an integer)
+  let h = 0x811c9dc5;
+  for (const c of text) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return h;
 }
 
-function forecastQuery() {
-  return `&day=${$("day").value}`;
+function rasterUrl(layer) {
+  // The TileJSON's template, cache-busted by what the tiles were rendered from: the data
+  // version for the field's layers, the forecast (and the chosen day) for the forecast.
+  const raster = state.rasters[layer];
+  const joiner = raster.template.includes("?") ? "&" : "?";
+  if (layer !== "forecast") return `${raster.template}${joiner}v=${state.dataVersion}`;
+  return `${raster.template}${joiner}v=${hash32(raster.forecastId)}&day=${$("day").value}`;
 }
 
-async function addRaster(layer) {
-  let tilejson;
+async function tileJson(layer) {
   try {
-    tilejson = await api(`/tiles/${layer}/${TMS}/tilejson.json`);
+    return await api(`/tiles/${layer}/${TMS}/tilejson.json`);
   } catch (error) {
-    state.rasters[layer] = `unavailable (${error.status ?? "error"})`;
-    if (error.status !== 404 && error.status !== 409) fail(error);
-    return false;
+    state.rasters[layer] = { unavailable: error.status ?? "error" };
+    if (error.status !== 404) fail(error);
+    return null;
   }
-  const extra = layer === "forecast" ? forecastQuery() : "";
+}
+
+function addRaster(layer, tilejson) {
+  state.rasters[layer] = { template: tilejson.tiles[0], forecastId: tilejson["blightmap:forecast_id"] };
   map.addSource(layer, {
     type: "raster",
-    tiles: [tileUrl(tilejson.tiles[0], state.dataVersion, extra)],
+    tiles: [rasterUrl(layer)],
     tileSize: 256,
     bounds: tilejson.bounds,
-    minzoom: tilejson.minzoom ?? 0,
-    maxzoom: tilejson.maxzoom ?? 22,
+    minzoom: tilejson.minzoom,
+    maxzoom: tilejson.maxzoom,
   });
-  state.rasters[layer] = { template: tilejson.tiles[0] };
-  const visible = document.querySelector(`[data-layers="${layer}"]`)?.checked ?? false;
+  const visible = document.querySelector(`[data-layers="${layer}"]`).checked;
   map.addLayer(
     {
       id: layer, type: "raster", source: layer,
@@ -216,41 +225,41 @@ async function addRaster(layer) {
     },
     "zones-fill",
   );
-  return true;
 }
 
 function refreshRasters() {
-  for (const [layer, raster] of Object.entries(state.rasters)) {
-    if (!raster.template || !map.getSource(layer)) continue;
-    const extra = layer === "forecast" ? forecastQuery() : "";
-    map.getSource(layer).setTiles([tileUrl(raster.template, state.dataVersion, extra)]);
+  for (const layer of Object.keys(state.rasters)) {
+    const source = map.getSource(layer);
+    if (source && state.rasters[layer].template) source.setTiles([rasterUrl(layer)]);
   }
 }
 
 // ---------------------------------------------------------------- forecast day slider
 
-async function setUpForecast() {
-  if (map.getSource("forecast")) return;
-  if (!(await addRaster("forecast"))) return;
-  const info = state.rasters.forecast;
-  const tilejson = await api(`/tiles/forecast/${TMS}/tilejson.json`);
-  const days = tilejson.days ?? tilejson["blightmap:days"] ?? [];
+async function updateForecast() {
+  // Shown once a forecast has finished; its tiles reload when a newer one replaces it.
+  const tilejson = await tileJson("forecast");
+  if (!tilejson) return;
+  const days = tilejson["blightmap:days"];
   state.forecastDays = days;
-  info.days = days;
-  if (days.length) {
-    $("day").min = Math.min(...days);
-    $("day").max = Math.max(...days);
+  $("day").min = Math.min(...days);
+  $("day").max = Math.max(...days);
+  if (!map.getSource("forecast")) {
     $("day").value = Math.min(...days);
+    addRaster("forecast", tilejson);
+    await loadLegend("forecast");
+  } else if (state.rasters.forecast.forecastId !== tilejson["blightmap:forecast_id"]) {
+    state.rasters.forecast.forecastId = tilejson["blightmap:forecast_id"];
+    map.getSource("forecast").setTiles([rasterUrl("forecast")]);
   }
-  $("day-label").textContent = `day ${$("day").value}`;
+  $("day-label").textContent = `day ${$("day").value} of ${Math.max(...days)}`;
   $("forecast").hidden = false;
   $("forecast-toggle").hidden = false;
-  await loadLegend("forecast");
 }
 
 $("day").addEventListener("input", () => {
-  $("day-label").textContent = `day ${$("day").value}`;
-  refreshRasters();
+  $("day-label").textContent = `day ${$("day").value} of ${$("day").max}`;
+  if (map.getSource("forecast")) map.getSource("forecast").setTiles([rasterUrl("forecast")]);
 });
 
 // ---------------------------------------------------------------- towers from the stream
@@ -367,7 +376,7 @@ async function loadTowers() {
 async function refresh() {
   const field = await api("/fields/blight");
   if (field.data_version === state.dataVersion) {
-    await setUpForecast(); // a forecast may have finished since
+    await updateForecast(); // a forecast may have finished since
     return;
   }
   state.dataVersion = field.data_version;
@@ -378,7 +387,7 @@ async function refresh() {
   map.getSource("zones").setData(zones);
   [...markers.keys()].forEach(paintTower);
   refreshRasters();
-  await setUpForecast();
+  await updateForecast();
   if (state.selected) await showTower(state.selected);
   report();
 }
@@ -496,9 +505,11 @@ async function start() {
   state.dataVersion = field.data_version;
   await Promise.all([loadLegend("blight"), loadLegend("uncertainty")]);
   addVectorLayers(zones);
-  await addRaster("blight");
-  await addRaster("uncertainty");
-  await setUpForecast();
+  for (const layer of ["blight", "uncertainty"]) {
+    const tilejson = await tileJson(layer);
+    if (tilejson) addRaster(layer, tilejson);
+  }
+  await updateForecast();
   const [w, s, e, n] = field.bbox_wgs84;
   map.fitBounds([[w, s], [e, n]], { padding: 30, animate: false });
   const hit = ["towers-fill", "towers-dot"];

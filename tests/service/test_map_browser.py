@@ -165,6 +165,7 @@ def test_map_follows_a_new_observation_live(
                 timeout=30_000,
             )
             page.wait_for_function("window.__maplibre.loaded()", timeout=30_000)
+            blight_tiles = page.evaluate("window.__maplibre.getSource('blight').tiles")
             after = page.evaluate(TOWER_STATE, tower["id"])
             after_state = page.evaluate("window.__map")
             top_tier = page.locator("#tower-tiers tbody tr").first.locator("td").nth(2)
@@ -178,6 +179,15 @@ def test_map_follows_a_new_observation_live(
     assert all(u.startswith(origin) for u in requests), "every request stays on the service"
     assert before_state["towers"] == before_state["markers"] > 10
     assert after_state["deltas"] > before_state["deltas"]
+    # the raster layers were reloaded for the new data version
+    fresh = f"v={after_state['dataVersion']}"
+    assert blight_tiles == [
+        f"{server.url}/tiles/blight/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?{fresh}"
+    ]
+    assert any("/tiles/blight/" in u and u.endswith(fresh) for u in requests)
+    assert any(
+        "/tiles/blight/" in u and u.endswith(f"v={before_state['dataVersion']}") for u in requests
+    )
     assert after["intensity"] > tower["intensity"]
     served = httpx.get(f"{server.url}/collections/towers/items/{tower['id']}").json()
     assert tiers_before == len(served["properties"]["tiers"]) > 0
