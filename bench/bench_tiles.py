@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench._server import free_port  # noqa: E402
 
 TITILER_VENV = ROOT / "bench" / ".venv-titiler"
+TITILER_VERSION = "2.4.0"  # the version the figures in BENCHMARKS.md were measured with
 TITILER_APP = """
 from fastapi import FastAPI
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
@@ -53,15 +54,16 @@ add_exception_handlers(app, DEFAULT_STATUS_CODES)
 
 
 def titiler_python() -> Path:
-    """The benchmark venv's Python, with titiler.core and uvicorn installed."""
+    """The benchmark venv's Python, with titiler.core (the pinned version) and uvicorn."""
     python = TITILER_VENV / "bin" / "python"
     if not python.exists():
         print(f"creating {TITILER_VENV} (titiler.core, uvicorn) ...", flush=True)
         venv.create(TITILER_VENV, with_pip=True)
-    check = subprocess.run([python, "-c", "import titiler.core, uvicorn"], capture_output=True)
-    if check.returncode != 0:
+    probe = f"import titiler.core as t, uvicorn; assert t.__version__ == '{TITILER_VERSION}'"
+    if subprocess.run([python, "-c", probe], capture_output=True).returncode != 0:
         subprocess.run(
-            [python, "-m", "pip", "install", "-q", "titiler.core", "uvicorn"], check=True
+            [python, "-m", "pip", "install", "-q", f"titiler.core=={TITILER_VERSION}", "uvicorn"],
+            check=True,
         )
     return python
 
