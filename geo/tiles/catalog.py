@@ -103,7 +103,7 @@ VECTOR_LAYERS: Mapping[str, VectorLayer] = MappingProxyType(
         "towers": VectorLayer(
             "towers",
             "Farm towers",
-            "Tower footprints with the interpolated intensity of their tiers.",
+            "Towers (points at their footprint's centroid) with their tiers' intensity.",
             MappingProxyType(
                 {
                     "id": "String",
