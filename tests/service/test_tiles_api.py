@@ -31,7 +31,7 @@ from service.settings import Settings
 from service.state import AppState
 from service.tiles import MAX_ZOOM, MIN_ZOOM
 from tests.conftest import make_tower
-from tests.service.conftest import auth
+from tests.service.conftest import auth, collection, observation
 from tests.service.forecast_jobs import END as FORECAST_END
 from tests.service.forecast_jobs import SMALL, make_client, run_job, small_settings
 
@@ -281,9 +281,20 @@ def test_etag_follows_the_data_version(
     tile = WEB.tile(*centroid(towers[0]), 16)
     url = f"/tiles/blight/WebMercatorQuad/16/{tile.x}/{tile.y}.png"
     version = state.store.data_version()
-    etag = client.get(url).headers["etag"]
+    first = client.get(url)
+    etag = first.headers["etag"]
     assert f"-v{version}-" in etag
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    # new data: the cached tile is stale, the same request renders the new field
+    lon, lat = centroid(towers[0])
+    sensor = auth(create_key(state.store, Role.SENSOR)[0])
+    new = observation(9001, lon=lon, lat=lat, intensity=1.0, observed_at="2026-11-01T12:00:00Z")
+    posted = client.post("/observations", json=collection([new]), headers=sensor)
+    assert posted.status_code == 201, posted.text
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["etag"] != etag
+    assert f"-v{state.store.data_version()}-" in again.headers["etag"]
+    assert again.content != first.content
 
 
 @pytest.mark.parametrize(
