@@ -54,6 +54,7 @@ worker processes with :class:`concurrent.futures.ProcessPoolExecutor`; run ``r``
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import multiprocessing
@@ -446,13 +447,24 @@ def draw_spore_counts(rates: npt.ArrayLike, rng: np.random.Generator) -> IntArra
 _Cohort = tuple[IntArray, IntArray]
 
 
+@functools.lru_cache(maxsize=4)
+def _cell_centres(rows: int, cols: int) -> tuple[Float32Array, Float32Array]:
+    """Column and row coordinates of each flat cell's centre, in cells (read-only)."""
+    flat = np.arange(rows * cols, dtype=np.int64)
+    col = (flat % cols).astype(np.float32) + np.float32(0.5)
+    row = (flat // cols).astype(np.float32) + np.float32(0.5)
+    col.setflags(write=False)
+    row.setflags(write=False)
+    return col, row
+
+
 class GridSimulation:
     """The mutable state of one run, advanced a day at a time by :meth:`step`.
 
     Attributes: flat int32 arrays of one entry per cell, ``total``, ``susceptible``
     and ``infected``; ``infected_total`` and ``exposed_total`` over the grid; ``day``;
-    ``changed``, the cells whose infected count rose in the last step (at day 0, the
-    infected cells).
+    ``changed`` and ``new_sources``, the cells whose infected count rose in the last
+    step, and those of them infected for the first time (at day 0: the infected cells).
     Only the cells that spores reach are touched each day; the infected cells are kept
     as an index list (they never heal in this model).
     """
@@ -470,7 +482,7 @@ class GridSimulation:
         self.exposed_total = 0
         self.day = 0
         self._sources = np.flatnonzero(self.infected)
-        self.changed = self._sources
+        self.changed = self.new_sources = self._sources
         # One entry (its cell) per infected host, kept while spores are sparse and the
         # list short (HOST_LIST_MAX); _n_listed entries of a buffer grown by doubling.
         self._host_cells: Int32Array | None = None
@@ -482,9 +494,7 @@ class GridSimulation:
             self._n_listed = listed.size
         empty = np.zeros(0, dtype=np.int64)
         self._cohorts: list[_Cohort] = [(empty, empty)] * params.latency_days
-        centre = np.arange(self.cells, dtype=np.int64)
-        self._col_c = (centre % cols).astype(np.float32) + np.float32(0.5)
-        self._row_c = (centre // cols).astype(np.float32) + np.float32(0.5)
+        self._col_c, self._row_c = _cell_centres(rows, cols)
 
     def step(self) -> int:
         """Advance one day; returns the number of spores released."""
@@ -531,13 +541,14 @@ class GridSimulation:
 
     def _infect(self, cells: IntArray, n: IntArray) -> None:
         """Add ``n`` infected hosts to each of ``cells`` (unique)."""
-        self.changed = cells
+        self.changed = self.new_sources = cells
         if cells.size == 0:
             return
         before = self.infected[cells]
         self.infected[cells] = before + n
         self.infected_total += int(n.sum())
-        self._sources = np.concatenate((self._sources, cells[before == 0]))
+        self.new_sources = cells[before == 0]
+        self._sources = np.concatenate((self._sources, self.new_sources))
         if self._host_cells is not None:
             self._list_hosts(np.repeat(cells, n).astype(np.int32))
 
@@ -734,14 +745,18 @@ def _ensemble_batch(
         for d in range(days + 1):
             if d:
                 sim.step()
-            touched = sim.changed
-            fresh = touched[(sim.infected[touched] > limit[touched]) & ~blighted[touched]]
-            blighted[fresh] = True
-            first_day[d, fresh] += 1
+            if threshold == 0.0:
+                first_day[d, sim.new_sources] += 1
+            else:
+                touched = sim.changed
+                fresh = touched[(sim.infected[touched] > limit[touched]) & ~blighted[touched]]
+                blighted[fresh] = True
+                first_day[d, fresh] += 1
             totals[r, d] = sim.infected_total
         final += sim.infected
-    above = np.cumsum(first_day, axis=0, dtype=np.uint16)
-    return above, final, totals
+    for d in range(1, days + 1):  # blighted on day d: first blighted on day <= d
+        first_day[d] += first_day[d - 1]
+    return first_day, final, totals
 
 
 def run_grid_ensemble(
@@ -837,15 +852,17 @@ def _run_batches(
 def _summarise(
     parts: list[_Partial], days: int, runs: int, threshold: float, shape: tuple[int, int]
 ) -> GridEnsembleResult:
-    above = np.zeros((days + 1, shape[0] * shape[1]), dtype=np.int64)
+    above = np.zeros((days + 1, shape[0] * shape[1]), dtype=np.int32)  # runs <= 65535
     final = np.zeros(shape[0] * shape[1], dtype=np.float64)
     for a, f, _ in parts:
         above += a
         final += f
     totals = np.concatenate([t for _, _, t in parts], axis=0)
     band = np.quantile(totals, [0.05, 0.95], axis=0)
+    probability = above.astype(np.float32)
+    probability /= np.float32(runs)
     return GridEnsembleResult(
-        probability=(above / runs).astype(np.float32).reshape(days + 1, *shape),
+        probability=probability.reshape(days + 1, *shape),
         mean_infected=(final / runs).reshape(shape),
         infected_total=totals,
         infected_total_mean=totals.mean(axis=0),
