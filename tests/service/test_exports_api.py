@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent import futures
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyogrio
 import pytest
 import rasterio
@@ -26,6 +29,7 @@ from service.demo import seed_demo
 from service.routers.exports import MANAGER_KEY
 from service.settings import Settings
 from service.state import AppState
+from tests.conftest import LiveServer
 from tests.service.conftest import auth
 
 END = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -242,3 +246,55 @@ def test_files_of_an_earlier_run_are_removed_on_start(tmp_path: Path) -> None:
     with TestClient(create_app(Settings(data_dir=tmp_path / "d"))):
         assert not stale.exists()
         assert other.is_dir()
+
+
+@pytest.mark.live
+def test_live_server_exports_and_shuts_down_mid_job(
+    live_server_factory: type[LiveServer], tmp_path: Path
+) -> None:
+    server = live_server_factory(tmp_path / "live", "--demo")
+    server.start(timeout_s=120)
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "keys",
+            "create",
+            "--role",
+            "planner",
+            "--data",
+            str(server.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    planner = auth(created.stdout.strip().splitlines()[-1])
+    request = {
+        "zooms": [15, 16],
+        "formats": ["pdf", "cog", "mbtiles"],
+        "print": {"paper": "A4", "dpi": 150},
+    }
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        r = http.post("/exports", json=request, headers=planner)
+        assert r.status_code == 202, r.text
+        job_url = r.headers["location"]
+        deadline = time.monotonic() + 120
+        while (body := http.get(job_url).json())["status"] in ("queued", "running"):
+            assert http.get("/healthz").status_code == 200  # the service answers meanwhile
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert body["status"] == "done", body
+        pdf = http.get(next(f["href"] for f in body["files"] if f["format"] == "pdf"))
+        assert pdf.headers["content-type"] == "application/pdf"
+        page = PdfReader(io.BytesIO(pdf.content)).pages[0]
+        assert float(page.mediabox.width) == pytest.approx(841.89, abs=0.01)  # landscape
+        big = {"zooms": [17, 19], "formats": ["mbtiles", "pdf"], "print": {"dpi": 600}}
+        assert http.post("/exports", json=big, headers=planner).status_code == 202
+    server.stop()  # SIGTERM while the big job runs: the workers stop, the process exits
+    assert server.proc is not None and server.proc.stderr is not None
+    # uvicorn re-raises SIGTERM after a graceful shutdown (-15); a hang would be killed (-9)
+    assert server.proc.returncode in (0, -15)
+    assert "Application shutdown complete" in server.proc.stderr.read().decode()
