@@ -1,13 +1,20 @@
 """Calibration of the spread model for forecast jobs, kept per data version.
 
 The observation history becomes an :class:`~geo.forecast.observed.ObservedSeries` of
-UTC days (:func:`observed_history`). For a data version the posterior of the spread
-parameters is, in order of preference (:func:`calibration_for`):
+UTC days, each tier's reports of a day averaged (:func:`observed_history`), seen
+through the observation model the demo hindcasts were validated with
+(:func:`observation_model`: intensities below a detection floor, the 95 % quantile of
+the first day capped at :data:`FLOOR_CAP`, count as 0, and the noise ``floor / 1.645``
+is carried into starting states). The logistic growth rate is measured directly
+(:func:`geo.forecast.calibrate.estimate_growth_rate`; ABC calibrates it only when too
+few slopes exist), and ABC calibrates the dispersal parameters. For a data version the
+posterior is, in order of preference (:func:`calibration_for`):
 
 1. **reused**: the record already computed for this data version (memory, then disk);
 2. **updated**: the newest earlier record, if its last assimilated day is still in the
    history and new days were observed since, is updated by one ABC-SMC step on the new
-   days only (:func:`geo.forecast.calibrate.update_posterior`), not refitted;
+   days only (:func:`geo.forecast.calibrate.update_posterior`), not refitted (the
+   growth rate is measured again on all days: it needs no simulation);
 3. **unchanged**: the newest earlier record, if no new day was observed since (new
    observations on an already assimilated day, treatments, towers), is carried over;
 4. **fitted**: otherwise ABC rejection (:func:`geo.forecast.calibrate.calibrate`) on
@@ -42,29 +49,38 @@ from typing import Any
 
 import numpy as np
 
+from geo.errors import InvalidParameter
 from geo.forecast.calibrate import (
     DEFAULT_PRIORS,
+    GROWTH_RATE_PRIOR,
+    Prior,
     abc_distance,
     calibrate,
+    estimate_growth_rate,
     update_posterior,
 )
 from geo.forecast.hindcast import hindcast
 from geo.forecast.model import Hosts, SpreadParams
-from geo.forecast.observed import ObservedSeries, daily_tier_states
+from geo.forecast.observed import ObservedSeries, daily_tier_states, noise_floor
 from geo.observations import Observation
 from service.forecast_records import FORMAT, CalibrationCache, CalibrationRecord
 
 __all__ = [
+    "FLOOR_CAP",
     "CalibrationBudget",
     "CalibrationCache",
     "CalibrationRecord",
     "calibration_for",
+    "observation_model",
     "observed_history",
     "skill_for",
 ]
 
 Progress = Callable[[float], None]
 _DAY = timedelta(days=1)
+FLOOR_CAP = 0.1
+"""Largest detection floor (intensity): the first day's 95 % quantile is noise only
+while the outbreak is young; an established one must not hide real blight."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +148,34 @@ def observed_history(
         return None
     start = max(_day_floor(latest) - (history_days - 1) * _DAY, _day_floor(first))
     days = (latest - start) // _DAY + 1
-    series = daily_tier_states(observations, hosts, start, int(days))
+    series = daily_tier_states(observations, hosts, start, int(days), aggregate="mean")
     if int(series.observed_mask.any(axis=1).sum()) < 2:
         return None
     return series
+
+
+def observation_model(series: ObservedSeries) -> ObservedSeries:
+    """``series`` with its detection floor and noise (see the module docstring)."""
+    try:
+        floor = min(noise_floor(series), FLOOR_CAP)
+    except InvalidParameter:  # nothing observed on the first day
+        return series
+    return series.with_detection_floor(floor, floor / 1.645)
+
+
+def _growth(series: ObservedSeries) -> tuple[SpreadParams, tuple[Prior, ...], dict[str, Any]]:
+    """Base parameters with the measured growth rate, the ABC priors, and a report."""
+    estimate = estimate_growth_rate(series, series.days - 1)
+    if estimate is None:
+        return SpreadParams(), (*DEFAULT_PRIORS, GROWTH_RATE_PRIOR), {"source": "abc"}
+    base = dataclasses.replace(SpreadParams(), growth_rate_per_day=estimate.rate_per_day)
+    report = {
+        "source": "measured",
+        "rate_per_day": estimate.rate_per_day,
+        "se_per_day": estimate.se_per_day,
+        "n_pairs": estimate.n_pairs,
+    }
+    return base, tuple(DEFAULT_PRIORS), report
 
 
 def _seed(budget: CalibrationBudget, data_version: int, purpose: int) -> int:
@@ -188,11 +228,14 @@ def _fit(
     progress: Progress | None,
 ) -> CalibrationRecord:
     last = series.days - 1
+    base, priors, growth = _growth(series)
     pilots = _prior_pilots(_seed(budget, version, 0))
     n, _ = _affordable(hosts, series, (0, last), pilots, budget.fit_simulations, budget.max_seconds)
     posterior = calibrate(
         hosts,
         series,
+        base=base,
+        priors=priors,
         start_day=0,
         end_day=last,
         n_simulations=n,
@@ -212,6 +255,9 @@ def _fit(
         limited_by_time=n < budget.fit_simulations,
         computed_at=datetime.now(UTC),
         fingerprint=budget.fingerprint(),
+        detection_floor=series.detection_floor,
+        noise_sd=series.noise_sd,
+        growth=growth,
     )
 
 
@@ -235,11 +281,19 @@ def _update(
 ) -> CalibrationRecord:
     last = series.days - 1
     post = previous.posterior
+    base, _, growth = _growth(series)
+    if growth["source"] == "measured" and "growth_rate_per_day" not in post.names:
+        rate = base.growth_rate_per_day
+        post = dataclasses.replace(
+            post, base=dataclasses.replace(post.base, growth_rate_per_day=rate)
+        )
+    else:
+        growth = previous.growth or growth
     pilots = [post.params(k) for k in range(min(3, post.weights.size))]
     window = (since, last)
     n, _ = _affordable(hosts, series, window, pilots, budget.update_simulations, budget.max_seconds)
     posterior = update_posterior(
-        previous.posterior,
+        post,
         hosts,
         series,
         start_day=since,
@@ -261,6 +315,9 @@ def _update(
         limited_by_time=n < budget.update_simulations,
         computed_at=datetime.now(UTC),
         fingerprint=budget.fingerprint(),
+        detection_floor=series.detection_floor,
+        noise_sd=series.noise_sd,
+        growth=growth,
     )
 
 
@@ -275,12 +332,15 @@ def calibration_for(
     """The posterior for ``data_version``: reused, updated, carried over or fitted (see
     the module docstring), and kept in ``cache``.
 
-    ``progress`` gets the completed fraction of the ABC runs; it may raise to stop.
+    ``series`` is the raw history (:func:`observed_history`); the observation model is
+    applied here. ``progress`` gets the completed fraction of the ABC runs; it may
+    raise to stop.
     """
     fingerprint = budget.fingerprint()
     record = cache.get(data_version, fingerprint)
     if record is not None:
         return record
+    series = observation_model(series)
     previous = cache.latest_before(data_version, fingerprint)
     last = series.days - 1
     record = None
@@ -332,13 +392,16 @@ def skill_for(
             "reason": "the history is too short, or its last day unobserved, for a hindcast",
         }
     else:
-        skill = _hindcast(hosts, series, horizons, threshold, record.data_version, budget, progress)
+        skill = _hindcast(
+            record, hosts, series, horizons, threshold, record.data_version, budget, progress
+        )
     record.skill[key] = skill
     cache.put(record)
     return skill
 
 
 def _hindcast(
+    record: CalibrationRecord,
     hosts: Hosts,
     series: ObservedSeries,
     horizons: list[int],
@@ -355,7 +418,8 @@ def _hindcast(
     sims, runs = budget.skill_simulations, budget.skill_runs
     cost = per_day * len(horizons) * (sims * budget.skill_calibrate_days + runs * max(horizons))
     scale = min(1.0, budget.max_seconds / max(cost, 1e-9))
-    sims, runs = max(20, int(sims * scale)), max(20, int(runs * scale))
+    sims = min(sims, max(20, int(sims * scale)))
+    runs = min(runs, max(20, int(runs * scale)))
     report = hindcast(
         hosts,
         series,
@@ -367,6 +431,8 @@ def _hindcast(
         n_simulations=sims,
         accept_fraction=budget.fit_accept_fraction * 2,
         progress=progress,
+        detection_floor=record.detection_floor,
+        noise_sd=record.noise_sd,
     )
     out = report.to_dict()
     for h in out["horizons"]:

@@ -10,6 +10,9 @@ field's error: run ``r`` takes ``SeedSequence(seed).spawn(runs)[r]``, spawned in
 parameter draw and the seed of a one-run :func:`geo.forecast.ensemble.ensemble`. Two
 scenarios with the same seed therefore share every random number up to the model's
 own draws (common random numbers), so their difference is mostly the scenario's.
+
+The start is the interpolated field at each tier with its standard error, except that
+tiers below the calibration's detection floor start healthy (see :func:`_start_arrays`).
 """
 
 from __future__ import annotations
@@ -207,8 +210,14 @@ def _finite(value: Any) -> Any:
 
 
 def _start_arrays(
-    hosts: Hosts, tier_values: dict[tuple[str, int], tuple[float, float]]
+    hosts: Hosts,
+    tier_values: dict[tuple[str, int], tuple[float, float]],
+    detection_floor: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
+    """The field's value and error at each host; below ``detection_floor`` a tier is
+    "not detected" and starts healthy, without error (as the calibration's observation
+    model reads such observations; otherwise the field's error would seed an infection
+    in every tier)."""
     levels = hosts.level if hosts.level is not None else np.zeros(hosts.n, np.int64)
     mean = np.zeros(hosts.n)
     se = np.zeros(hosts.n)
@@ -216,6 +225,8 @@ def _start_arrays(
         value, error = tier_values.get((hosts.tower_ids[int(t)], int(lv)), (0.0, 0.0))
         mean[h] = min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
         se[h] = max(error, 0.0) if math.isfinite(error) else 0.0
+    absent = mean < detection_floor
+    mean[absent], se[absent] = 0.0, 0.0
     return mean, se
 
 
@@ -293,7 +304,8 @@ def _prepare(inputs: ForecastInputs, phases: _Phases) -> _Prepared:
             return fixed
     else:
         draw = record.posterior.sample_params
-    mean, se = _start_arrays(hosts, inputs.tier_values)
+    floor = record.detection_floor if record is not None else 0.0
+    mean, se = _start_arrays(hosts, inputs.tier_values, floor)
     west, north, res, width, height = inputs.grid
     spec = GridSpec(frame.crs, west, north, res, width, height)
     return _Prepared(frame, hosts, mean, se, spec, draw, calibration, skill)

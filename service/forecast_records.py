@@ -27,7 +27,7 @@ from geo.forecast.model import SpreadParams
 
 __all__ = ["FORMAT", "CalibrationCache", "CalibrationRecord", "cache_for"]
 
-FORMAT = 1
+FORMAT = 2
 """Version of the on-disk record format."""
 _KEEP_FILES = 8
 
@@ -55,6 +55,11 @@ class CalibrationRecord:
         Whether the time budget cut the number of simulations.
     computed_at : datetime
     fingerprint : str
+    detection_floor, noise_sd : float
+        The observation model the posterior was computed with (intensity units).
+    growth : dict or None
+        How the growth rate was found: ``{"source": "measured", "rate_per_day",
+        "se_per_day", "n_pairs"}`` or ``{"source": "abc"}``.
     skill : dict of str to dict
         Hindcast skill per threshold (``repr`` of the float).
     """
@@ -70,6 +75,9 @@ class CalibrationRecord:
     limited_by_time: bool
     computed_at: datetime
     fingerprint: str
+    detection_floor: float = 0.0
+    noise_sd: float = 0.0
+    growth: dict[str, Any] | None = None
     skill: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def report(self) -> dict[str, Any]:
@@ -82,6 +90,8 @@ class CalibrationRecord:
             for k, v in dataclasses.asdict(post.base).items()
             if k not in post.names and (not isinstance(v, float) or math.isfinite(v))
         }
+        name = "growth_rate_per_day"
+        growth = summary[name]["mean"] if name in summary else float(post.base.growth_rate_per_day)
         return {
             "method": "abc-smc-update" if self.status == "updated" else "abc-rejection",
             "status": self.status,
@@ -105,6 +115,11 @@ class CalibrationRecord:
             "days_used": list(self.days_used),
             "assimilated_through": self.end_time.date().isoformat(),
             "lineage": list(self.lineage),
+            "observation_model": {
+                "detection_floor": self.detection_floor,
+                "noise_sd": self.noise_sd,
+            },
+            "growth_rate_per_day": {"value": growth, **(self.growth or {})},
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -122,6 +137,9 @@ class CalibrationRecord:
             "n_simulations": self.n_simulations,
             "limited_by_time": self.limited_by_time,
             "computed_at": _iso(self.computed_at),
+            "detection_floor": self.detection_floor,
+            "noise_sd": self.noise_sd,
+            "growth": self.growth,
             "posterior": post.to_dict(),
             "priors": [dataclasses.asdict(p) for p in post.priors],
             "base": dataclasses.asdict(post.base),
@@ -157,6 +175,9 @@ class CalibrationRecord:
             limited_by_time=bool(data["limited_by_time"]),
             computed_at=datetime.fromisoformat(data["computed_at"]),
             fingerprint=str(data["fingerprint"]),
+            detection_floor=float(data["detection_floor"]),
+            noise_sd=float(data["noise_sd"]),
+            growth=data["growth"],
             skill=dict(data.get("skill", {})),
         )
 
