@@ -99,6 +99,7 @@ async function loadLegend(layer) {
     ticks.append(tick);
   }
   box.append(title, bar, ticks);
+  box.hidden = !document.querySelector(`[data-layers="${layer}"]`).checked;
   $("legends").append(box);
 }
 
@@ -379,14 +380,15 @@ async function refresh() {
     await updateForecast(); // a forecast may have finished since
     return;
   }
-  state.dataVersion = field.data_version;
   const [, zones] = await Promise.all([loadTowers(), api("/collections/zones/items?limit=10000")]);
   const [polygons, points] = towerSources();
   map.getSource("towers").setData(polygons);
   map.getSource("tower-points").setData(points);
   map.getSource("zones").setData(zones);
   [...markers.keys()].forEach(paintTower);
+  state.dataVersion = field.data_version; // the status line shows it once all is reloading
   refreshRasters();
+  report();
   await updateForecast();
   if (state.selected) await showTower(state.selected);
   report();
@@ -493,6 +495,8 @@ for (const box of document.querySelectorAll("[data-layers]")) {
   box.addEventListener("change", () => {
     for (const id of box.dataset.layers.split(",")) {
       if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", box.checked ? "visible" : "none");
+      const legend = document.querySelector(`.legend[data-layer="${id}"]`);
+      if (legend) legend.hidden = !box.checked;
     }
   });
 }

@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 from shapely.geometry import shape
@@ -53,6 +55,15 @@ TOWER_STATE = """(id) => {
   const s = window.__maplibre.getFeatureState({source: 'towers', id});
   return {color: s.color, intensity: s.intensity};
 }"""
+
+
+def _settle(page: Any) -> None:
+    """Wait until the map has rendered everything it was asked for (MapLibre's ``idle``)."""
+    page.evaluate(
+        "() => new Promise((done, fail) => { const map = window.__maplibre;"
+        " setTimeout(() => fail(new Error('the map did not settle in 60 s')), 60000);"
+        " map.once('idle', done); map.triggerRepaint(); })"
+    )
 
 
 def _require_tools() -> None:
@@ -134,7 +145,7 @@ def test_map_follows_a_new_observation_live(
             page.on("request", lambda r: requests.append(r.url))
             page.goto(f"{server.url}/map#key={viewer_key}")
             page.wait_for_function(LIVE, timeout=60_000)
-            page.wait_for_function("window.__maplibre.loaded()", timeout=30_000)
+            _settle(page)
             before_state = page.evaluate("window.__map")
             tower = page.evaluate(PICK_TOWER)
             assert tower is not None, "a tower is drawn clear of the panels"
@@ -147,7 +158,7 @@ def test_map_follows_a_new_observation_live(
                 timeout=30_000,
             )
             tiers_before = page.locator("#tower-tiers tbody tr").count()
-            page.wait_for_function("window.__maplibre.loaded()", timeout=30_000)
+            _settle(page)
             shot_before = page.screenshot()
 
             version = _blight_the_tower(server, sensor_key, tower["id"])
@@ -164,7 +175,7 @@ def test_map_follows_a_new_observation_live(
                 arg=version,
                 timeout=30_000,
             )
-            page.wait_for_function("window.__maplibre.loaded()", timeout=30_000)
+            _settle(page)
             blight_tiles = page.evaluate("window.__maplibre.getSource('blight').tiles")
             after = page.evaluate(TOWER_STATE, tower["id"])
             after_state = page.evaluate("window.__map")
@@ -202,3 +213,73 @@ def test_map_follows_a_new_observation_live(
     assert not _close(_pixel(shot_before, *point), _pixel(shot_after, *point), tolerance=40)
     if os.environ.get("BLIGHTMAP_KEEP_SCREENSHOT"):
         Path(os.environ["BLIGHTMAP_KEEP_SCREENSHOT"]).write_bytes(shot_after)
+
+
+def _finished_forecast(server: LiveServer, planner_key: str, horizon_days: int) -> str:
+    """Run a small forecast job to the end; its id."""
+    headers = {"Authorization": f"Bearer {planner_key}"}
+    body = {"horizon_days": horizon_days, "runs": 20, "seed": 3}
+    job = httpx.post(f"{server.url}/forecasts", json=body, headers=headers, timeout=60).json()
+    for _ in range(600):
+        job = httpx.get(f"{server.url}/forecasts/{job['id']}", headers=headers, timeout=60).json()
+        if job["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.2)
+    assert job["status"] == "done", job
+    job_id: str = job["id"]
+    return job_id
+
+
+def _changed_fraction(a: bytes, b: bytes) -> float:
+    """The fraction of pixels whose colour moved by more than 24 levels in some channel."""
+    first = np.asarray(Image.open(io.BytesIO(a)).convert("RGB"), dtype=np.int16)
+    second = np.asarray(Image.open(io.BytesIO(b)).convert("RGB"), dtype=np.int16)
+    return float(np.mean(np.abs(first - second).max(axis=2) > 24))
+
+
+def test_forecast_day_slider_shows_each_day(
+    tmp_path: Path, live_server_factory: type[LiveServer]
+) -> None:
+    _require_tools()
+    from playwright.sync_api import sync_playwright
+
+    store = open_store(Settings(data_dir=tmp_path))
+    viewer_key, _ = create_key(store, Role.VIEWER)
+    planner_key, _ = create_key(store, Role.PLANNER)
+    store.close()
+    server = live_server_factory(tmp_path, "--demo")
+    server.start(timeout_s=120)
+    forecast_id = _finished_forecast(server, planner_key, horizon_days=4)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 680})
+            errors: list[str] = []
+            requests: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"{server.url}/map#key={viewer_key}")
+            page.wait_for_function(LIVE, timeout=60_000)
+            assert page.is_visible("#forecast")
+            page.uncheck("[data-layers=blight]")
+            page.check("[data-layers=forecast]")
+            _settle(page)
+            day_one = page.screenshot()
+            page.locator("#day").fill("4")
+            page.wait_for_function(
+                "window.__maplibre.getSource('forecast').tiles[0].endsWith('&day=4')"
+            )
+            _settle(page)
+            day_four = page.screenshot()
+            state = page.evaluate("window.__map")
+            label = page.inner_text("#day-label")
+        finally:
+            browser.close()
+
+    assert not errors and not state["errors"], (errors, state["errors"])
+    assert state["forecastDays"] == [1, 2, 3, 4] and label == "day 4 of 4"
+    assert state["rasters"]["forecast"]["forecastId"] == forecast_id
+    forecast_tiles = [u for u in requests if "/tiles/forecast/WebMercatorQuad/" in u]
+    assert any(u.endswith("&day=1") for u in forecast_tiles if ".png" in u)
+    assert any(u.endswith("&day=4") for u in forecast_tiles if ".png" in u)
+    assert _changed_fraction(day_one, day_four) > 0.02, "day 4 of the spread is drawn, not day 1"
