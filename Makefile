@@ -13,7 +13,8 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# the Khronos glTF validator (tests) and three.js (the AR preview page), from npm
+# the Khronos glTF validator (tests), three.js (the AR preview page) and MapLibre GL JS
+# (the live map), from npm
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
