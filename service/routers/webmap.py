@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from service.errors import ResourceNotFound
 from service.routers.preview import STATIC_DIR, VendorMissing
@@ -45,7 +45,7 @@ def install(app: FastAPI, vendor_dir: Path) -> None:
     router = APIRouter(tags=["map"])
     dist = vendor_dir / "maplibre-gl" / "dist"
 
-    @router.get("/map", summary="The planners' live map (browser)")
+    @router.get("/map", summary="The planners' live map (browser)", response_class=HTMLResponse)
     def page() -> FileResponse:
         """The live map; the viewer key for the overlay stream goes in ``#key=``."""
         if not (dist / "maplibre-gl.mjs").is_file():

@@ -127,3 +127,9 @@ def test_page_without_maplibre_is_a_503_problem(tmp_path: Path) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert "make install" in response.json()["detail"]
     assert vendored.status_code == 404
+
+
+def test_api_definition_lists_the_page_as_html(client: TestClient) -> None:
+    paths = client.get("/api").json()["paths"]
+    assert list(paths["/map"]["get"]["responses"]["200"]["content"]) == ["text/html"]
+    assert not any(p.startswith(("/map/", "/vendor/")) for p in paths), "assets stay unlisted"
