@@ -74,6 +74,7 @@ __all__ = [
     "observation_model",
     "observed_history",
     "skill_for",
+    "skill_key",
 ]
 
 Progress = Callable[[float], None]
@@ -366,6 +367,11 @@ def calibration_for(
     return record
 
 
+def skill_key(threshold: float) -> str:
+    """The key of a threshold's skill in :attr:`CalibrationRecord.skill`."""
+    return repr(float(threshold))
+
+
 def _horizons(series: ObservedSeries, budget: CalibrationBudget) -> list[int]:
     return [h for h in budget.skill_horizons if 1 <= h < series.days - 1]
 
@@ -381,7 +387,7 @@ def skill_for(
 ) -> dict[str, Any]:
     """Hindcast skill per horizon at ``threshold`` for the record's data version,
     computed once and cached in the record (see the module docstring)."""
-    key = repr(float(threshold))
+    key = skill_key(threshold)
     if key in record.skill:
         return record.skill[key]
     horizons = _horizons(series, budget)

@@ -37,8 +37,13 @@ from geo.forecast.scenario import PlannedTreatment, protection_schedule
 from geo.grid import Grid, GridSpec
 from geo.layer import Tower
 from geo.treatments import Treatment
-from service.forecast_calibration import CalibrationBudget, calibration_for, skill_for
-from service.forecast_records import CalibrationRecord, cache_for
+from service.forecast_calibration import (
+    CalibrationBudget,
+    calibration_for,
+    skill_for,
+    skill_key,
+)
+from service.forecast_records import CalibrationCache, CalibrationRecord, cache_for
 
 __all__ = [
     "FRONT_LEVELS",
@@ -271,13 +276,31 @@ def _defaults(reason: str) -> dict[str, Any]:
     }
 
 
+def _cache(inputs: ForecastInputs) -> CalibrationCache:
+    return cache_for(Path(inputs.calibration_dir) if inputs.calibration_dir else None)
+
+
+def _phases(inputs: ForecastInputs, progress: Progress | None, *runs: str) -> _Phases:
+    """Progress weights of the work left: calibration and skill only when not cached."""
+    weights: dict[str, float] = {}
+    if inputs.history is not None:
+        record = _cache(inputs).get(inputs.data_version, inputs.budget.fingerprint())
+        if record is None:
+            weights["calibrate"] = 3.0
+        if record is None or skill_key(inputs.threshold) not in record.skill:
+            weights["skill"] = 2.0
+    weights.update({name: 5.0 for name in runs})
+    weights["fronts"] = 1.0
+    return _Phases(progress, weights)
+
+
 def _calibrate(
     inputs: ForecastInputs, hosts: Hosts, phases: _Phases
 ) -> tuple[CalibrationRecord | None, dict[str, Any], dict[str, Any]]:
     if inputs.history is None:
         reason = "fewer than two days of observations of the towers' tiers"
         return None, _defaults(reason), {"status": "not computed", "reason": reason}
-    cache = cache_for(Path(inputs.calibration_dir) if inputs.calibration_dir else None)
+    cache = _cache(inputs)
     record = calibration_for(
         cache, hosts, inputs.history, inputs.data_version, inputs.budget, phases.of("calibrate")
     )
@@ -395,7 +418,7 @@ def compute_forecast(inputs: ForecastInputs, progress: Progress | None = None) -
     GeoError
         When the inputs cannot give a forecast.
     """
-    phases = _Phases(progress, {"calibrate": 3.0, "skill": 2.0, "ensemble": 5.0, "fronts": 1.0})
+    phases = _phases(inputs, progress, "ensemble")
     prep = _prepare(inputs, phases)
     days = inputs.horizon_days
     summary = _run(inputs, prep, inputs.planned, phases.of("ensemble"))
@@ -493,9 +516,7 @@ def compute_comparison(inputs: ForecastInputs, progress: Progress | None = None)
     GeoError
         When the inputs cannot give a forecast.
     """
-    phases = _Phases(
-        progress, {"calibrate": 3.0, "skill": 2.0, "baseline": 5.0, "alternative": 5.0}
-    )
+    phases = _phases(inputs, progress, "baseline", "alternative")
     prep = _prepare(inputs, phases)
     days = inputs.horizon_days
     base = _run(inputs, prep, inputs.planned, phases.of("baseline"))
