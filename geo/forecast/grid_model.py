@@ -73,6 +73,7 @@ __all__ = [
     "BIN_SPORES",
     "CHUNK_SPORES",
     "HOST_LIST_MAX",
+    "MARK_SLOTS_MAX",
     "GridEnsembleResult",
     "GridParams",
     "GridRun",
@@ -98,6 +99,8 @@ BIN_SPORES = 1 << 22
 """Landing cells buffered before one ``np.bincount`` over the grid."""
 HOST_LIST_MAX = 1 << 24
 """Longest list of infected hosts kept for sparse days (int32 entries)."""
+MARK_SLOTS_MAX = 1 << 26
+"""Largest scratch array (bytes) for counting distinct picks before sorting instead."""
 
 Kernel = Literal["cauchy", "exponential"]
 """Distance kernels, as :data:`geo.forecast.model.Kernel` (not imported from there: the
@@ -394,19 +397,21 @@ def resolve_establishment(
 def _distinct_picks(picks: IntArray, pool: IntArray, rng: np.random.Generator) -> IntArray:
     """Number of distinct items among ``picks[j]`` uniform draws from ``pool[j]`` items.
 
-    Picks are marked in a scratch array of ``sum(pool)`` slots when that is small next
-    to the picks, else counted as distinct keys after a sort (memory in the picks).
+    Picks are marked in a scratch array of ``sum(pool)`` bytes unless that exceeds both
+    ``MARK_SLOTS_MAX`` and 8 bytes a pick; then they are sorted and the distinct keys
+    counted (memory in the picks).
     """
     start = np.cumsum(pool) - pool
     owner = np.repeat(np.arange(picks.size), picks)
     slot = (rng.random(owner.size) * pool[owner]).astype(np.int64)
     keys = start[owner] + np.minimum(slot, pool[owner] - 1)
     slots = int(pool.sum())
-    if slots <= 8 * keys.size + 65_536:
+    if slots <= max(8 * keys.size, MARK_SLOTS_MAX):
         marks = np.zeros(slots, dtype=np.uint8)
         marks[keys] = 1
         return np.asarray(np.add.reduceat(marks, start, dtype=np.int64), dtype=np.int64)
-    distinct = np.unique(keys)
+    keys.sort()
+    distinct = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     cell = np.searchsorted(start, distinct, side="right") - 1
     return np.bincount(cell, minlength=picks.size).astype(np.int64)
 

@@ -216,7 +216,7 @@ def test_distinct_picks_count_collisions(huge_pool: bool) -> None:
     # 3,000 spores on 1,000 susceptible hosts of 1,000: E[new] = S (1 - (1 - 1/S)^k).
     # A second cell with a huge pool switches the count from marks to a sort.
     landed = np.array([3000, 2])
-    pool = np.array([1000, 10**8 if huge_pool else 10])
+    pool = np.array([1000, 10**9 if huge_pool else 10])
     rng = np.random.default_rng(14)
     new = np.array([resolve_establishment(landed, pool, pool, 1.0, rng) for _ in range(3000)])
     expected = 1000 * (1 - (1 - 1 / 1000) ** 3000)
