@@ -31,6 +31,7 @@ async function api(path) {
     try { detail = (await response.json()).detail ?? detail; } catch { /* not JSON */ }
     const error = new Error(`${path}: ${response.status} ${detail}`);
     error.status = response.status;
+    error.detail = detail;
     throw error;
   }
   return response.json();
@@ -202,7 +203,7 @@ async function tileJson(layer) {
     return await api(`/tiles/${layer}/${TMS}/tilejson.json`);
   } catch (error) {
     state.rasters[layer] = { unavailable: error.status ?? "error" };
-    if (error.status !== 404) fail(error);
+    if (error.status !== 404 && error.status !== 409) fail(error); // 409: no field yet
     return null;
   }
 }
@@ -226,6 +227,14 @@ function addRaster(layer, tilejson) {
     },
     "zones-fill",
   );
+}
+
+async function ensureRasters() {
+  for (const layer of ["blight", "uncertainty"]) {
+    if (map.getSource(layer)) continue;
+    const tilejson = await tileJson(layer);
+    if (tilejson) addRaster(layer, tilejson);
+  }
 }
 
 function refreshRasters() {
@@ -319,8 +328,20 @@ function districtView() {
   return { lon, lat, range };
 }
 
+async function waitForTowers() {
+  // Nothing to subscribe around yet: look again in a while.
+  await loadTowers();
+  if (!towersById.size) { setTimeout(() => waitForTowers().catch(fail), 15000); return; }
+  const [polygons, points] = towerSources();
+  map.getSource("towers").setData(polygons);
+  map.getSource("tower-points").setData(points);
+  fitDistrict(null);
+  connect();
+}
+
 function connect() {
   if (!key) { $("keyform").hidden = false; report(); return; }
+  if (!towersById.size) { report(); setTimeout(() => waitForTowers().catch(fail), 15000); return; }
   $("keyform").hidden = true;
   const { lon, lat, range } = districtView();
   state.rangeM = range;
@@ -374,9 +395,23 @@ async function loadTowers() {
   return body;
 }
 
+async function fieldOrNull() {
+  // The field's metadata, or null while there is none (409: too few observations yet).
+  try {
+    const field = await api("/fields/blight");
+    state.noField = null;
+    return field;
+  } catch (error) {
+    if (error.status !== 409) throw error;
+    state.noField = error.detail;
+    return null;
+  }
+}
+
 async function refresh() {
-  const field = await api("/fields/blight");
-  if (field.data_version === state.dataVersion) {
+  const field = await fieldOrNull();
+  const version = field ? field.data_version : null;
+  if (version === state.dataVersion) {
     await updateForecast(); // a forecast may have finished since
     return;
   }
@@ -386,7 +421,8 @@ async function refresh() {
   map.getSource("tower-points").setData(points);
   map.getSource("zones").setData(zones);
   [...markers.keys()].forEach(paintTower);
-  state.dataVersion = field.data_version; // the status line shows it once all is reloading
+  state.dataVersion = version; // the status line shows it once all is reloading
+  await ensureRasters();
   refreshRasters();
   report();
   await updateForecast();
@@ -483,11 +519,13 @@ $("tower-close").addEventListener("click", closeTower);
 
 function report() {
   const status = $("status");
-  const version = state.dataVersion ?? "–";
-  if (!key) status.textContent = `no key · data version ${version} (enter a viewer key for live updates)`;
-  else if (state.live) status.textContent = `live · data version ${version}`;
-  else status.textContent = `offline${state.closeCode ? ` (closed ${state.closeCode})` : ""} · data version ${version}`;
-  if (state.errors.length) status.textContent += ` · error: ${state.errors[state.errors.length - 1]}`;
+  const parts = [!key ? "no key (enter a viewer key for live updates)"
+    : state.live ? "live" : `offline${state.closeCode ? ` (closed ${state.closeCode})` : ""}`];
+  if (state.dataVersion !== null) parts.push(`data version ${state.dataVersion}`);
+  if (!state.towers) parts.push("no towers yet");
+  else if (state.noField) parts.push(`no field yet: ${state.noField}`);
+  if (state.errors.length) parts.push(`error: ${state.errors[state.errors.length - 1]}`);
+  status.textContent = parts.join(" · ");
   status.classList.toggle("down", !state.live);
 }
 
@@ -501,21 +539,28 @@ for (const box of document.querySelectorAll("[data-layers]")) {
   });
 }
 
+function fitDistrict(field) {
+  // The field's bounds, or the towers' extent before there is a field.
+  let bbox = field?.bbox_wgs84;
+  if (!bbox && towersById.size) {
+    const points = [...towersById.values()].map((f) => centroid(f.geometry));
+    const lons = points.map((p) => p[0]), lats = points.map((p) => p[1]);
+    bbox = [Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats)];
+  }
+  if (bbox) map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 30, animate: false, maxZoom: 18 });
+}
+
 async function start() {
   const [field, , zones] = await Promise.all([
-    api("/fields/blight"), loadTowers(), api("/collections/zones/items?limit=10000"),
+    fieldOrNull(), loadTowers(), api("/collections/zones/items?limit=10000"),
     new Promise((resolve) => map.once("load", resolve)),
   ]);
-  state.dataVersion = field.data_version;
+  state.dataVersion = field ? field.data_version : null;
   await Promise.all([loadLegend("blight"), loadLegend("uncertainty")]);
   addVectorLayers(zones);
-  for (const layer of ["blight", "uncertainty"]) {
-    const tilejson = await tileJson(layer);
-    if (tilejson) addRaster(layer, tilejson);
-  }
+  await ensureRasters();
   await updateForecast();
-  const [w, s, e, n] = field.bbox_wgs84;
-  map.fitBounds([[w, s], [e, n]], { padding: 30, animate: false });
+  fitDistrict(field);
   const hit = ["towers-fill", "towers-dot"];
   map.on("click", hit, (event) => showTower(event.features[0].properties.tower_id).catch(fail));
   map.on("mouseenter", hit, () => { map.getCanvas().style.cursor = "pointer"; });

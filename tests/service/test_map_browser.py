@@ -19,8 +19,9 @@ from shapely.geometry import shape
 
 from service.app import open_store
 from service.auth import Role, create_key
+from service.collections import tower_feature
 from service.settings import Settings
-from tests.conftest import IN_CI, ROOT, LiveServer
+from tests.conftest import IN_CI, ROOT, LiveServer, make_tower
 
 pytestmark = pytest.mark.live
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -283,3 +284,80 @@ def test_forecast_day_slider_shows_each_day(
     assert any(u.endswith("&day=1") for u in forecast_tiles if ".png" in u)
     assert any(u.endswith("&day=4") for u in forecast_tiles if ".png" in u)
     assert _changed_fraction(day_one, day_four) > 0.02, "day 4 of the spread is drawn, not day 1"
+
+
+def test_a_new_district_fills_in_live(
+    tmp_path: Path, live_server_factory: type[LiveServer]
+) -> None:
+    """Towers but no field yet: the page says so, subscribes, and draws the field and its
+    tiles as soon as enough observations arrive."""
+    _require_tools()
+    from playwright.sync_api import sync_playwright
+
+    store = open_store(Settings(data_dir=tmp_path))
+    keys = {role: create_key(store, role)[0] for role in (Role.VIEWER, Role.ADMIN, Role.SENSOR)}
+    store.close()
+    server = live_server_factory(tmp_path)
+    server.start()
+    towers = [make_tower(i) for i in range(6)]
+    for tower in towers:
+        response = httpx.post(
+            f"{server.url}/collections/towers/items",
+            json=tower_feature(tower),
+            headers={"Authorization": f"Bearer {keys[Role.ADMIN]}"},
+        )
+        assert response.status_code == 201, response.text
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    observations = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": f"fill-{k}",
+                "geometry": {"type": "Point", "coordinates": list(tower.centroid_lonlat)},
+                "properties": {
+                    "observed_at": now,
+                    "intensity": 0.15 * k,
+                    "source": "sensor",
+                    "tower_id": tower.id,
+                    "tier": 1,
+                },
+            }
+            for k, tower in enumerate(towers)
+        ],
+    }
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 680})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server.url}/map#key={keys[Role.VIEWER]}")
+            page.wait_for_function("window.__map && window.__map.ready && window.__map.live")
+            before = page.evaluate("window.__map")
+            status_before = page.inner_text("#status")
+            response = httpx.post(
+                f"{server.url}/observations",
+                json=observations,
+                headers={"Authorization": f"Bearer {keys[Role.SENSOR]}"},
+            )
+            assert response.status_code == 201, response.text
+            page.wait_for_function(
+                "window.__map.dataVersion !== null && window.__maplibre.getSource('blight')",
+                timeout=30_000,
+            )
+            _settle(page)
+            after = page.evaluate("window.__map")
+            status_after = page.inner_text("#status")
+            blight_tiles = page.evaluate("window.__maplibre.getSource('blight').tiles")
+        finally:
+            browser.close()
+
+    assert not errors and not after["errors"], (errors, after["errors"])
+    assert before["dataVersion"] is None and before["towers"] == 6 and before["markers"] == 0
+    assert after["markers"] == 6, "the stream painted every tower once the field was there"
+    assert before["rasters"]["blight"] == {"unavailable": 409}
+    assert status_before.startswith("live · no field yet: ")
+    version = httpx.get(f"{server.url}/fields/blight").json()["data_version"]
+    assert after["dataVersion"] == version and status_after == f"live · data version {version}"
+    assert blight_tiles[0].endswith(f".png?v={version}")
