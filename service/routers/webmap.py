@@ -30,8 +30,13 @@ MAPLIBRE_FILES: dict[str, str] = {
 }
 """The MapLibre ``dist`` files served, with their media types."""
 
-PAGE_FILES: dict[str, str] = {"map.js": "text/javascript", "map.css": "text/css"}
-"""The page's own script and style sheet (``service/static/map.*``)."""
+PAGE_FILES: dict[str, str] = {
+    "map.js": "text/javascript",
+    "map-colours.js": "text/javascript",
+    "map-tower.js": "text/javascript",
+    "map.css": "text/css",
+}
+"""The page's own script modules and style sheet (``service/static/map*``)."""
 
 
 class MapLibreMissing(VendorMissing):

@@ -5,10 +5,11 @@
 // version and, when it moved, the towers, the zones and the raster tiles (cache-busted
 // with ?v=<data version>), so the map follows new observations without a reload.
 import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
+import { NO_DATA, colorAt, colorExpression, legendBox } from "/map/map-colours.js";
+import { fmt, renderHistory, renderTiers } from "/map/map-tower.js";
 
 const MAX_RANGE_M = 2000; // range_m maximum of ar-protocol.schema.json
 const TMS = "WebMercatorQuad";
-const NO_DATA = "#9e9e9e";
 const RASTERS = { blight: { opacity: 0.7 }, uncertainty: { opacity: 0.7 }, forecast: { opacity: 0.75 } };
 
 const $ = (id) => document.getElementById(id);
@@ -44,33 +45,6 @@ function fail(error) {
 
 // ---------------------------------------------------------------- legends and colours
 
-function legendStops(legend) {
-  // [[value, "#rrggbb"], ...] from /legend/{layer}.json: the colormap of the tiles
-  return legend.stops.map((stop) => [stop.value, stop.color]);
-}
-
-function colorExpression(layer, input, fallback) {
-  const legend = state.legends[layer];
-  if (!legend) return fallback;
-  const stops = legendStops(legend).flat();
-  const value = ["interpolate", ["linear"], ["to-number", input], ...stops];
-  return ["case", ["==", ["typeof", input], "number"], value, NO_DATA];
-}
-
-function colorAt(layer, value) {
-  // The legend's colour at value, interpolated in sRGB between stops as MapLibre does.
-  const legend = state.legends[layer];
-  if (!legend || value === null || value === undefined) return NO_DATA;
-  const stops = legendStops(legend);
-  const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  let i = 0;
-  while (i < stops.length - 2 && value > stops[i + 1][0]) i += 1;
-  const [v0, c0] = stops[i], [v1, c1] = stops[i + 1];
-  const t = Math.min(1, Math.max(0, (value - v0) / (v1 - v0)));
-  const mix = rgb(c0).map((a, k) => Math.round(a + t * (rgb(c1)[k] - a)));
-  return `#${mix.map((c) => c.toString(16).padStart(2, "0")).join("")}`;
-}
-
 async function loadLegend(layer) {
   try {
     state.legends[layer] = await api(`/legend/${layer}.json`);
@@ -78,28 +52,7 @@ async function loadLegend(layer) {
     if (error.status !== 404) fail(error);
     return;
   }
-  const legend = state.legends[layer];
-  const stops = legendStops(legend);
-  const box = document.createElement("div");
-  box.className = "legend";
-  box.dataset.layer = layer;
-  const units = legend.units && legend.units !== "1" ? ` (${legend.units})` : "";
-  const lo = legend.min ?? stops[0][0], hi = legend.max ?? stops[stops.length - 1][0];
-  const ramp = stops.map(([v, c]) => `${c} ${(100 * (v - lo)) / (hi - lo)}%`).join(", ");
-  const title = document.createElement("div");
-  title.textContent = `${legend.label ?? layer}${units}`;
-  title.title = legend.description ?? "";
-  const bar = document.createElement("div");
-  bar.className = "ramp";
-  bar.style.background = `linear-gradient(to right, ${ramp})`;
-  const ticks = document.createElement("div");
-  ticks.className = "ticks";
-  for (const v of [lo, (lo + hi) / 2, hi]) {
-    const tick = document.createElement("span");
-    tick.textContent = String(Number(v.toFixed(3)));
-    ticks.append(tick);
-  }
-  box.append(title, bar, ticks);
+  const box = legendBox(layer, state.legends[layer]);
   box.hidden = !document.querySelector(`[data-layers="${layer}"]`).checked;
   $("legends").append(box);
 }
@@ -149,7 +102,7 @@ function addVectorLayers(zones) {
   const band = ["/", ["+", ["get", "threshold_min"], ["get", "threshold_max"]], 2];
   map.addLayer({
     id: "zones-fill", type: "fill", source: "zones",
-    paint: { "fill-color": colorExpression("blight", band, "#b08d57"), "fill-opacity": 0.3 },
+    paint: { "fill-color": colorExpression(state.legends.blight, band, "#b08d57"), "fill-opacity": 0.3 },
   });
   map.addLayer({
     id: "zones-line", type: "line", source: "zones",
@@ -157,7 +110,7 @@ function addVectorLayers(zones) {
   });
   // The stream's marker colour; before the stream speaks (or without a key), the legend's.
   const color = ["coalesce", ["feature-state", "color"],
-    colorExpression("blight", ["get", "intensity_max"], NO_DATA)];
+    colorExpression(state.legends.blight, ["get", "intensity_max"], NO_DATA)];
   map.addLayer({
     id: "towers-fill", type: "fill", source: "towers",
     paint: { "fill-color": color, "fill-opacity": 0.95 },
@@ -432,60 +385,7 @@ async function refresh() {
 
 // ---------------------------------------------------------------- tower panel
 
-const fmt = (v, digits = 3) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
-
-function cell(text, className = "") {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
-
-function swatched(value) {
-  const td = cell(fmt(value), "num");
-  const swatch = document.createElement("span");
-  swatch.className = "swatch";
-  swatch.style.background = colorAt("blight", value);
-  td.prepend(swatch);
-  return td;
-}
-
-function renderTiers(feature) {
-  const body = $("tower-tiers").tBodies[0];
-  body.replaceChildren();
-  for (const tier of [...feature.properties.tiers].reverse()) {
-    const row = document.createElement("tr");
-    row.dataset.tier = tier.level;
-    row.append(cell(tier.level), cell(tier.crop ?? ""), swatched(tier.intensity), cell(fmt(tier.std_error), "num"));
-    body.append(row);
-  }
-}
-
-function renderHistory(observations) {
-  const svg = $("tower-chart");
-  const times = observations.map((o) => Date.parse(o.properties.observed_at));
-  const t0 = Math.min(...times), t1 = Math.max(...times);
-  const ns = "http://www.w3.org/2000/svg";
-  svg.replaceChildren();
-  observations.forEach((o, i) => {
-    const dot = document.createElementNS(ns, "circle");
-    dot.setAttribute("cx", String(t1 > t0 ? 4 + (292 * (times[i] - t0)) / (t1 - t0) : 150));
-    dot.setAttribute("cy", String(86 - 82 * Math.min(1, Math.max(0, o.properties.intensity))));
-    dot.setAttribute("r", "2");
-    dot.setAttribute("fill", colorAt("blight", o.properties.intensity));
-    dot.setAttribute("stroke", "#1d2430");
-    dot.setAttribute("stroke-width", "0.4");
-    svg.append(dot);
-  });
-  const body = $("tower-history").tBodies[0];
-  body.replaceChildren();
-  for (const o of observations.slice(-8).reverse()) {
-    const row = document.createElement("tr");
-    const when = o.properties.observed_at.replace("T", " ").slice(0, 16);
-    row.append(cell(when), cell(o.properties.tier ?? "–"), swatched(o.properties.intensity), cell(o.properties.source));
-    body.append(row);
-  }
-}
+const blightColour = (value) => colorAt(state.legends.blight, value);
 
 async function showTower(id) {
   const feature = towersById.get(id);
@@ -499,11 +399,11 @@ async function showTower(id) {
   const marker = markers.get(id);
   $("tower-summary").textContent = `highest tier intensity ${fmt(marker?.intensity ?? feature.properties.intensity_max)}` +
     ` · data version ${feature.properties.field_version ?? state.dataVersion}`;
-  renderTiers(feature);
+  renderTiers($("tower-tiers"), feature, blightColour);
   const query = `/collections/observations/items?tower_id=${encodeURIComponent(id)}`;
   const count = (await api(`${query}&limit=1`)).numberMatched ?? 0;
   const page = await api(`${query}&limit=200&offset=${Math.max(0, count - 200)}`);
-  if (state.selected === id) renderHistory(page.features);
+  if (state.selected === id) renderHistory($("tower-chart"), $("tower-history"), page.features, blightColour);
   state.historyCount = count;
 }
 

@@ -11,13 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.routers import webmap
 from service.routers.preview import STATIC_DIR
 from service.settings import Settings
 from tests.conftest import IN_CI, ROOT
 
 DIST = ROOT / "node_modules" / "maplibre-gl" / "dist"
 SCHEMA = ROOT / "service" / "stream" / "ar-protocol.schema.json"
-PAGE_FILES = [STATIC_DIR / n for n in ("map.html", "map.js", "map.css")]
+PAGE_FILES = [STATIC_DIR / n for n in ("map.html", *webmap.PAGE_FILES)]
 # Namespace names are identifiers, not addresses anything is fetched from.
 NAMESPACES = {"http://www.w3.org/2000/svg"}
 
@@ -77,10 +78,20 @@ def test_vendored_maplibre_is_the_npm_build_served_as_javascript(
     assert response.content == (DIST / name).read_bytes()
 
 
-def test_the_script_imports_maplibre_from_the_service(client: TestClient) -> None:
+def test_the_scripts_import_maplibre_and_each_other_from_the_service(
+    client: TestClient,
+) -> None:
     script = client.get("/map/map.js").text
     imports = re.findall(r'^import .* from "([^"]+)";', script, flags=re.MULTILINE)
-    assert imports == ["/vendor/maplibre-gl/maplibre-gl.mjs"]
+    assert imports == [
+        "/vendor/maplibre-gl/maplibre-gl.mjs",
+        "/map/map-colours.js",
+        "/map/map-tower.js",
+    ]
+    for module in imports:
+        response = client.get(module)
+        assert response.status_code == 200, module
+        assert response.headers["content-type"].split(";")[0] == "text/javascript"
     version = json.loads((DIST.parent / "package.json").read_text())["version"]
     package = json.loads((ROOT / "package.json").read_text())
     assert package["dependencies"]["maplibre-gl"] == version, "an exact version, as installed"
