@@ -14,6 +14,12 @@ for script in (
     "bench_idw.py",
     "bench_kriging.py",
     "bench_field_update.py",
+    "bench_stream.py",
+    "bench_forecast_speed.py",
+    "bench_forecast_skill.py",
+    "bench_forecast_calibration.py",
+    "bench_tiles.py",
+    "bench_exports.py",
 ):
     print(f"## {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)
