@@ -102,7 +102,7 @@ function addVectorLayers(zones) {
   const band = ["/", ["+", ["get", "threshold_min"], ["get", "threshold_max"]], 2];
   map.addLayer({
     id: "zones-fill", type: "fill", source: "zones",
-    paint: { "fill-color": colorExpression(state.legends.blight, band, "#b08d57"), "fill-opacity": 0.3 },
+    paint: { "fill-color": colorExpression(state.legends.blight, band, NO_DATA), "fill-opacity": 0.3 },
   });
   map.addLayer({
     id: "zones-line", type: "line", source: "zones",
@@ -166,8 +166,7 @@ function addRaster(layer, tilejson) {
   map.addSource(layer, {
     type: "raster",
     tiles: [rasterUrl(layer)],
-    tileSize: 256,
-    bounds: tilejson.bounds,
+    tileSize: 256, // no `bounds`: the district may grow, and tiles outside it are transparent
     minzoom: tilejson.minzoom,
     maxzoom: tilejson.maxzoom,
   });
