@@ -42,7 +42,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from geo.crs import LocalFrame
 from geo.forecast.ensemble import ensemble
-from geo.forecast.grid_model import GridParams, GridRun, HostGrid, run_grid, run_grid_ensemble
+from geo.forecast.grid_ensemble import run_grid_ensemble
+from geo.forecast.grid_model import GridParams, GridRun, HostGrid, run_grid
 from geo.forecast.grid_model_reference import run_grid_reference
 from geo.forecast.model import Hosts, SpreadParams
 

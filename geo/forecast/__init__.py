@@ -23,18 +23,12 @@ Modules:
 - :mod:`~geo.forecast.grid_model`: the same spread on the ground grid, cells with a
   host density (PoPS' representation), vectorised, with process-parallel ensembles.
 
-The HTTP API (``POST /forecasts`` jobs) is still to come (issue 5). The model never
+The service serves it as ``POST /forecasts`` jobs (:mod:`service.forecasts`). The model never
 reads :mod:`geo.demo`, whose simulator is the ground truth forecasts are scored on.
 """
 
-from geo.forecast.grid_model import (
-    GridEnsembleResult,
-    GridParams,
-    GridRun,
-    HostGrid,
-    run_grid,
-    run_grid_ensemble,
-)
+from geo.forecast.grid_ensemble import GridEnsembleResult, run_grid_ensemble
+from geo.forecast.grid_model import GridParams, GridRun, HostGrid, run_grid
 from geo.forecast.skill import (
     Disagreement,
     ReliabilityCurve,

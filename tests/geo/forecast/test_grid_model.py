@@ -13,6 +13,7 @@ import pytest
 from scipy import integrate, stats
 
 from geo.errors import InvalidParameter
+from geo.forecast.grid_ensemble import run_grid_ensemble
 from geo.forecast.grid_model import (
     GridParams,
     GridSimulation,
@@ -21,7 +22,6 @@ from geo.forecast.grid_model import (
     kernel_pdf,
     resolve_establishment,
     run_grid,
-    run_grid_ensemble,
     sample_displacements,
 )
 from geo.forecast.grid_model_reference import run_grid_reference
