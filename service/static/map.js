@@ -23,6 +23,7 @@ let key = new URLSearchParams(location.hash.slice(1)).get("key") ?? "";
 const towersById = new Map(); // tower id -> GeoJSON feature from /collections/towers/items
 const markers = new Map(); // tower id -> {color, intensity} from the stream's tower markers
 const stream = { epoch: null, offset: null, socket: null, retry: 0 };
+let started = false; // the first reads succeeded and the layers are on the map
 
 async function api(path) {
   const headers = key ? { Authorization: `Bearer ${key}` } : {};
@@ -71,6 +72,7 @@ const map = new maplibregl.Map({
   zoom: 1,
 });
 window.__maplibre = map;
+const mapLoaded = new Promise((resolve) => map.once("load", resolve));
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 
@@ -313,10 +315,15 @@ function connect() {
     state.live = false;
     state.closeCode = event.code;
     report();
-    if (event.code === 1008) { $("keyform").hidden = false; return; } // refused key: ask again
+    if (event.code === 1008) { askForKey(); return; } // refused key
     stream.retry = Math.min(stream.retry + 1, 5);
     setTimeout(connect, 1000 * stream.retry);
   };
+}
+
+function askForKey() {
+  $("keyform").hidden = false;
+  $("key").focus();
 }
 
 $("keyform").addEventListener("submit", (event) => {
@@ -324,7 +331,8 @@ $("keyform").addEventListener("submit", (event) => {
   key = $("key").value.trim();
   history.replaceState(null, "", `#key=${encodeURIComponent(key)}`);
   stream.retry = 0;
-  connect();
+  state.errors = [];
+  if (started) connect(); else begin();
 });
 
 // ---------------------------------------------------------------- data refresh
@@ -421,7 +429,7 @@ function report() {
   const parts = [!key ? "no key (enter a viewer key for live updates)"
     : state.live ? "live" : `offline${state.closeCode ? ` (closed ${state.closeCode})` : ""}`];
   if (state.dataVersion !== null) parts.push(`data version ${state.dataVersion}`);
-  if (!state.towers) parts.push("no towers yet");
+  if (started && !state.towers) parts.push("no towers yet");
   else if (state.noField) parts.push(`no field yet: ${state.noField}`);
   if (state.errors.length) parts.push(`error: ${state.errors[state.errors.length - 1]}`);
   status.textContent = parts.join(" · ");
@@ -450,9 +458,9 @@ function fitDistrict(field) {
 }
 
 async function start() {
+  // Reads first (a refused key fails here, before the map is touched), then the layers.
   const [field, , zones] = await Promise.all([
-    fieldOrNull(), loadTowers(), api("/collections/zones/items?limit=10000"),
-    new Promise((resolve) => map.once("load", resolve)),
+    fieldOrNull(), loadTowers(), api("/collections/zones/items?limit=10000"), mapLoaded,
   ]);
   state.dataVersion = field ? field.data_version : null;
   await Promise.all([loadLegend("blight"), loadLegend("uncertainty")]);
@@ -464,9 +472,17 @@ async function start() {
   map.on("click", hit, (event) => showTower(event.features[0].properties.tower_id).catch(fail));
   map.on("mouseenter", hit, () => { map.getCanvas().style.cursor = "pointer"; });
   map.on("mouseleave", hit, () => { map.getCanvas().style.cursor = ""; });
+  started = true;
   connect();
   map.once("idle", () => { state.ready = true; report(); });
   report();
 }
 
-start().catch(fail);
+function begin() {
+  start().catch((error) => {
+    fail(error);
+    if (error.status === 401 || error.status === 403) askForKey();
+  });
+}
+
+begin();

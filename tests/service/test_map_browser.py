@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import time
 from datetime import UTC, datetime
@@ -332,7 +333,11 @@ def test_a_new_district_fills_in_live(
             page = browser.new_page(viewport={"width": 1000, "height": 680})
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{server.url}/map#key={keys[Role.VIEWER]}")
+            page.goto(f"{server.url}/map#key=bm_not-a-key")
+            page.wait_for_selector("#keyform", state="visible")
+            refused = page.inner_text("#status")
+            page.fill("#key", keys[Role.VIEWER])
+            page.click("#keyform button")
             page.wait_for_function("window.__map && window.__map.ready && window.__map.live")
             before = page.evaluate("window.__map")
             status_before = page.inner_text("#status")
@@ -350,10 +355,19 @@ def test_a_new_district_fills_in_live(
             after = page.evaluate("window.__map")
             status_after = page.inner_text("#status")
             blight_tiles = page.evaluate("window.__maplibre.getSource('blight').tiles")
+            server.stop()  # the page waits, reconnects and subscribes again
+            page.wait_for_function("!window.__map.live")
+            offline = page.inner_text("#status")
+            server.start()
+            page.wait_for_function("window.__map.live", timeout=60_000)
+            back = page.evaluate("window.__map")
         finally:
             browser.close()
 
+    assert re.fullmatch(r"offline · error: /\S+: 401 the API key is unknown or revoked", refused)
     assert not errors and not after["errors"], (errors, after["errors"])
+    assert offline.startswith("offline (closed ")
+    assert back["markers"] == 6 and back["messages"] > after["messages"] and not back["errors"]
     assert before["dataVersion"] is None and before["towers"] == 6 and before["markers"] == 0
     assert after["markers"] == 6, "the stream painted every tower once the field was there"
     assert before["rasters"]["blight"] == {"unavailable": 409}
