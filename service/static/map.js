@@ -238,7 +238,7 @@ function paintTower(id) {
 function applyOverlay(overlay) {
   if (overlay.kind !== "tower_marker") return;
   const id = overlay.properties.tower_id;
-  markers.set(id, { color: overlay.style.color, intensity: overlay.properties.intensity_max, overlay: overlay.id });
+  markers.set(id, { color: overlay.style.color, intensity: overlay.properties.intensity_max });
   paintTower(id);
 }
 
@@ -253,6 +253,7 @@ function onStreamMessage(message) {
   state.messages += 1;
   if (message.offset !== undefined) { stream.epoch = message.epoch; stream.offset = message.offset; }
   if (message.type === "snapshot") {
+    state.errors = []; // a fresh view: what failed before (a dropped connection...) is over
     const before = [...markers.keys()];
     markers.clear();
     before.forEach(paintTower);
@@ -272,14 +273,33 @@ function onStreamMessage(message) {
 }
 
 function districtView() {
-  // Viewer at the centre of the towers' extent, range covering the farthest corner.
+  // Viewer at the centre of the towers' extent with the largest range the stream allows,
+  // so that towers added later within it enter the view (and reach the map) by themselves.
   const lons = [], lats = [];
   for (const f of towersById.values()) { const [x, y] = centroid(f.geometry); lons.push(x); lats.push(y); }
   const lon = (Math.min(...lons) + Math.max(...lons)) / 2, lat = (Math.min(...lats) + Math.max(...lats)) / 2;
   const dx = ((Math.max(...lons) - Math.min(...lons)) / 2) * 111320 * Math.cos((lat * Math.PI) / 180);
   const dy = ((Math.max(...lats) - Math.min(...lats)) / 2) * 110540;
-  const range = Math.min(MAX_RANGE_M, Math.ceil(Math.hypot(dx, dy) + 50));
-  return { lon, lat, range };
+  const needed = Math.ceil(Math.hypot(dx, dy) + 50);
+  return { lon, lat, range: MAX_RANGE_M, covered: needed <= MAX_RANGE_M };
+}
+
+function subscription() {
+  // The whole district as one view: tower markers (and forecast fronts) in range.
+  const view = districtView();
+  state.view = view;
+  return {
+    type: "subscribe", range_m: view.range, layers: ["towers", "fronts"], convention: "geopose",
+    viewer: { position: { lon: view.lon, lat: view.lat, h: 0 }, quaternion: { x: 0, y: 0, z: 0, w: 1 } },
+  };
+}
+
+function followDistrict() {
+  // After the towers changed: subscribe again (a new snapshot) if the district's view moved.
+  const ws = stream.socket, old = state.view;
+  if (!ws || ws.readyState !== WebSocket.OPEN || !old) return;
+  const view = districtView();
+  if (view.lon !== old.lon || view.lat !== old.lat) ws.send(JSON.stringify(subscription()));
 }
 
 async function waitForTowers() {
@@ -297,16 +317,11 @@ function connect() {
   if (!key) { $("keyform").hidden = false; report(); return; }
   if (!towersById.size) { report(); setTimeout(() => waitForTowers().catch(fail), 15000); return; }
   $("keyform").hidden = true;
-  const { lon, lat, range } = districtView();
-  state.rangeM = range;
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/overlays`);
   stream.socket = ws;
   ws.onopen = () => {
     ws.send(JSON.stringify({ type: "auth", key }));
-    const subscribe = {
-      type: "subscribe", range_m: range, layers: ["towers", "fronts"], convention: "geopose",
-      viewer: { position: { lon, lat, h: 0 }, quaternion: { x: 0, y: 0, z: 0, w: 1 } },
-    };
+    const subscribe = subscription();
     if (stream.epoch !== null) subscribe.resume = { epoch: stream.epoch, offset: stream.offset };
     ws.send(JSON.stringify(subscribe));
   };
@@ -341,9 +356,10 @@ let refreshing = null, refreshAgain = false;
 
 function scheduleRefresh() {
   if (refreshing) { refreshAgain = true; return; }
+  state.refreshing = true;
   refreshing = refresh().catch(fail).finally(() => {
     refreshing = null;
-    if (refreshAgain) { refreshAgain = false; scheduleRefresh(); }
+    if (refreshAgain) { refreshAgain = false; scheduleRefresh(); } else state.refreshing = false;
   });
 }
 
@@ -381,6 +397,7 @@ async function refresh() {
   map.getSource("tower-points").setData(points);
   map.getSource("zones").setData(zones);
   [...markers.keys()].forEach(paintTower);
+  followDistrict();
   state.dataVersion = version; // the status line shows it once all is reloading
   await ensureRasters();
   refreshRasters();
@@ -430,6 +447,7 @@ function report() {
     : state.live ? "live" : `offline${state.closeCode ? ` (closed ${state.closeCode})` : ""}`];
   if (state.dataVersion !== null) parts.push(`data version ${state.dataVersion}`);
   if (started && !state.towers) parts.push("no towers yet");
+  if (state.view && !state.view.covered) parts.push(`towers beyond ${MAX_RANGE_M} m of the centre are not live`);
   else if (state.noField) parts.push(`no field yet: ${state.noField}`);
   if (state.errors.length) parts.push(`error: ${state.errors[state.errors.length - 1]}`);
   status.textContent = parts.join(" · ");

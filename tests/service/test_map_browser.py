@@ -354,24 +354,40 @@ def test_a_new_district_fills_in_live(
             _settle(page)
             after = page.evaluate("window.__map")
             status_after = page.inner_text("#status")
+            version = httpx.get(f"{server.url}/fields/blight").json()["data_version"]
             blight_tiles = page.evaluate("window.__maplibre.getSource('blight').tiles")
+            far = make_tower(6, lon=towers[0].centroid_lonlat[0] + 0.004)  # ~270 m east
+            response = httpx.post(
+                f"{server.url}/collections/towers/items",
+                json=tower_feature(far),
+                headers={"Authorization": f"Bearer {keys[Role.ADMIN]}"},
+            )
+            assert response.status_code == 201, response.text
+            page.wait_for_function(
+                "window.__map.towers === 7 && window.__map.markers === 7"
+                " && !window.__map.refreshing",
+                timeout=30_000,
+            )
+            grown = page.evaluate("window.__map")
             server.stop()  # the page waits, reconnects and subscribes again
             page.wait_for_function("!window.__map.live")
             offline = page.inner_text("#status")
             server.start()
-            page.wait_for_function("window.__map.live", timeout=60_000)
+            page.wait_for_function(
+                "window.__map.live && window.__map.markers === 7", timeout=60_000
+            )
             back = page.evaluate("window.__map")
         finally:
             browser.close()
 
     assert re.fullmatch(r"offline · error: /\S+: 401 the API key is unknown or revoked", refused)
     assert not errors and not after["errors"], (errors, after["errors"])
+    assert grown["view"]["lon"] > after["view"]["lon"], "the view follows the district"
     assert offline.startswith("offline (closed ")
-    assert back["markers"] == 6 and back["messages"] > after["messages"] and not back["errors"]
+    assert back["markers"] == 7 and back["messages"] > after["messages"] and not back["errors"]
     assert before["dataVersion"] is None and before["towers"] == 6 and before["markers"] == 0
     assert after["markers"] == 6, "the stream painted every tower once the field was there"
     assert before["rasters"]["blight"] == {"unavailable": 409}
     assert status_before.startswith("live · no field yet: ")
-    version = httpx.get(f"{server.url}/fields/blight").json()["data_version"]
     assert after["dataVersion"] == version and status_after == f"live · data version {version}"
     assert blight_tiles[0].endswith(f".png?v={version}")
