@@ -1,5 +1,7 @@
-"""/map in headless Chromium against a real ``blightmap serve --demo``: the layers load,
-a tower opens its panel, and a posted observation changes the map without a reload."""
+"""/map in headless Chromium against a real ``blightmap serve``: on the demo district the
+layers load, a tower opens its panel and a posted observation changes the map without a
+reload; the forecast day slider shows each day of a real forecast; a new district fills
+in live (refused key, no field yet, a tower added, a server restart)."""
 
 from __future__ import annotations
 
