@@ -19,7 +19,7 @@ processes), so each client computes its latency from publish to receipt.
    watch the heavy overlay; same rounds as in 1. Server RSS before, during
    (maximum) and after, and the readers' p99 against run 1.
 
-    .venv/bin/python bench/bench_stream.py [--clients 1000] [--stalled 100] [--rounds 40]
+    .venv/bin/python bench/bench_stream.py [--clients 1000] [--stalled 100] [--rounds 100]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import math
 import os
@@ -42,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, WebSocket
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -132,6 +133,10 @@ def serve_hub(port: int, send_timeout_s: float) -> None:
     @app.websocket("/bench/control")
     async def control(ws: WebSocket) -> None:
         await ws.accept()
+        with contextlib.suppress(WebSocketDisconnect):  # the run ends by stopping the server
+            await _control(ws)
+
+    async def _control(ws: WebSocket) -> None:
         while True:
             cmd = await ws.receive_json()
             if cmd["cmd"] == "publish":
@@ -165,7 +170,12 @@ def serve_hub(port: int, send_timeout_s: float) -> None:
         ws=_ws_impl(os.environ.get("BENCH_WS", "auto")),
         ws_per_message_deflate=False,
     )
-    server = StreamServer(uv, runtime)
+    server = StreamServer(uv, runtime, freeze_heap=True)  # as `blightmap serve` runs it
+    _run(server)
+
+
+def _run(server: Any) -> None:
+    """Run ``server``; with ``BENCH_PROFILE=FILE``, under cProfile (written on SIGTERM)."""
     if os.environ.get("BENCH_PROFILE"):  # cProfile of the server, for development
         import cProfile
         import signal
@@ -524,7 +534,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--stalled", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--serve", choices=["hub", "broadcast"])
     parser.add_argument("--port", type=int)

@@ -64,7 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
     )
     # closes the AR streams with 1001 before uvicorn's own shutdown (which would say 1012)
-    StreamServer(config, getattr(app.state, STATE_KEY)).run()
+    StreamServer(config, getattr(app.state, STATE_KEY), freeze_heap=True).run()
     return 0
 
 

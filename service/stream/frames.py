@@ -39,15 +39,9 @@ class FrameWriter:
         self._proto = proto
 
     def can_write(self) -> bool:
-        """Whether a frame can go out now: open, handshake done, no back-pressure."""
-        p = self._proto
-        return (
-            p.handshake_complete
-            and not p.close_sent
-            and not p.disconnected
-            and p.writable.is_set()
-            and not p.transport.is_closing()
-        )
+        """Whether a frame can go out now: open, not closing, no back-pressure."""
+        p = self._proto  # (the scope, and so the writer, exists once the handshake is done)
+        return p.writable.is_set() and not p.close_sent and not p.transport.is_closing()
 
     def write_text(self, data: bytes) -> None:
         """Send ``data`` (UTF-8 JSON) as one text frame; raises if the connection closed."""

@@ -376,10 +376,13 @@ class OverlayHub:
             self.sweep()
 
     def _over_limits(self, session: Session) -> bool:
-        return (
-            session.pending_entries > self.outbox_limit
-            or session.pending_bytes > self.outbox_max_bytes
-        )
+        # on every change to every session: inlined from Session.pending_entries/_bytes
+        entries, nbytes = len(session._ready), session._ready_bytes
+        stream = session._stream
+        if stream is not None:
+            entries += len(stream.outbox)
+            nbytes += stream.outbox.nbytes
+        return entries > self.outbox_limit or nbytes > self.outbox_max_bytes
 
     def _subscribe(self, session: Session, message: dict[str, Any]) -> None:
         layers = [Layer(v) for v in message.get("layers", [layer.value for layer in Layer])]

@@ -59,8 +59,13 @@ class Outbox:
 
     def take(self) -> tuple[list[bytes], list[str]]:
         """Empty the outbox: ``(upsert fragments, removed ids)`` in first-change order."""
-        upserts = [f for f in self._pending.values() if f is not None]
-        removes = [k for k, f in self._pending.items() if f is None]
+        upserts: list[bytes] = []
+        removes: list[str] = []
+        for overlay_id, fragment in self._pending.items():
+            if fragment is None:
+                removes.append(overlay_id)
+            else:
+                upserts.append(fragment)
         self._pending.clear()
         self.nbytes = 0
         return upserts, removes
@@ -87,14 +92,15 @@ class History:
         self.nbytes = 0
         self.last = -1  # offset of the newest message handed out, -1 before any
 
-    def append(self, offset: int, parts: Sequence[bytes]) -> None:
+    def append(self, offset: int, parts: Sequence[bytes], size: int | None = None) -> None:
         """Keep the message ``b"".join(parts)``; drop the oldest beyond the bounds.
 
-        Offsets must follow each other.
+        Offsets must follow each other. ``size`` is the message's length, when known.
         """
         if offset != self.last + 1:
             raise ValueError(f"offset {offset} does not follow {self.last}")
-        size = sum(map(len, parts))
+        if size is None:
+            size = sum(map(len, parts))
         self._messages.append((offset, tuple(parts), size))
         self.nbytes += size
         self.last = offset

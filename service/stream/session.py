@@ -158,8 +158,9 @@ class Session:
             upserts, removes = stream.outbox.take()
             offset = stream.history.last + 1
             parts = delta_parts(stream.epoch, offset, upserts, removes, stream.delta_prefix)
-            stream.history.append(offset, parts)
-            out.append(b"".join(parts))
+            message = b"".join(parts)
+            stream.history.append(offset, parts, len(message))
+            out.append(message)
         self._pending_since = None
         self._armed = True
         return out
