@@ -456,6 +456,7 @@ async def run_hub(args: argparse.Namespace, stalled: int) -> dict[str, Any]:
             "rss_before": before["rss_kib"],
             "rss_after": after["rss_kib"],
             "rss_max": max(s["rss_kib"] for s in samples),
+            "rss_quarters": [samples[len(samples) * q // 4 - 1]["rss_kib"] for q in (1, 2, 3, 4)],
             "closed": after["closed"],
             "sessions": after["sessions"],
         }
@@ -527,6 +528,8 @@ async def bench(args: argparse.Namespace) -> None:
         f"{stall['rss_max'] / 1024:.1f} MiB, after {stall['rss_after'] / 1024:.1f} MiB "
         f"(no-stall run: {plain['rss_before'] / 1024:.1f} -> {plain['rss_after'] / 1024:.1f})"
     )
+    quarters = ", ".join(f"{kib / 1024:.1f}" for kib in stall["rss_quarters"])
+    print(f"server RSS with stalls after each quarter of the rounds: {quarters} MiB")
     print(f"closed by the server: {stall['closed']}, sessions left {stall['sessions']}")
 
 
