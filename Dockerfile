@@ -8,7 +8,7 @@ COPY service ./service
 COPY ar_assets ./ar_assets
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-# three.js for the AR preview page (runtime npm dependencies only).
+# three.js (the AR preview page) and MapLibre GL JS (the live map): runtime npm dependencies.
 FROM node:20-slim AS npm
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -21,6 +21,7 @@ RUN useradd --create-home --uid 10001 blightmap \
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 COPY --from=npm /src/node_modules/three /opt/blightmap/node_modules/three
+COPY --from=npm /src/node_modules/maplibre-gl /opt/blightmap/node_modules/maplibre-gl
 USER blightmap
 ENV BLIGHTMAP_DATA_DIR=/data \
     BLIGHTMAP_VENDOR_DIR=/opt/blightmap/node_modules \
