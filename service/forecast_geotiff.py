@@ -1,7 +1,6 @@
 """Forecast probability grids as a Cloud-Optimized GeoTIFF (one float32 band per day).
 
-The same pattern as :func:`geo.cog.grid_to_cog`: write a plain GeoTIFF in memory with
-rasterio, then copy it with GDAL's COG driver (tiles, DEFLATE, overviews).
+Written by :func:`geo.cog.bands_to_cog`, as the field's COG is.
 """
 
 from __future__ import annotations
@@ -9,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from rasterio.io import MemoryFile
-from rasterio.shutil import copy as rio_copy
 
+from geo.cog import bands_to_cog
 from geo.errors import InvalidParameter
 from geo.grid import Grid
 
@@ -40,32 +38,11 @@ def probability_cog(
     spec = grids[0].spec
     if any(g.spec != spec for g in grids):
         raise InvalidParameter("must all share one grid", "grids")
-    profile = {
-        "driver": "GTiff",
-        "width": spec.width,
-        "height": spec.height,
-        "count": len(grids),
-        "dtype": "float32",
-        "crs": spec.crs.to_wkt(),
-        "transform": spec.transform,
-        "nodata": np.nan,
-    }
-    bands = np.stack([g.values for g in grids]).astype(np.float32)
-    with MemoryFile() as src_mem:
-        with src_mem.open(**profile) as dst:
-            dst.write(bands)
-            for index, day in enumerate(days, start=1):
-                dst.set_band_description(index, f"probability_day_{day}")
-                dst.update_tags(index, day=str(day), quantity="probability")
-            dst.update_tags(**dict(tags or {}))
-        with src_mem.open() as src, MemoryFile() as out_mem:
-            rio_copy(
-                src,
-                out_mem.name,
-                driver="COG",
-                blocksize=blocksize,
-                compress="DEFLATE",
-                predictor=3,
-                overview_resampling="average",
-            )
-            return bytes(out_mem.read())
+    return bands_to_cog(
+        spec,
+        np.stack([g.values for g in grids]),
+        [f"probability_day_{day}" for day in days],
+        band_tags=[{"day": str(day), "quantity": "probability"} for day in days],
+        tags=tags,
+        blocksize=blocksize,
+    )
