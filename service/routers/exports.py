@@ -8,9 +8,7 @@ the job is done.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +20,7 @@ from service.body import parse_json, read_json_body
 from service.deps import StateDep, require
 from service.errors import ResourceNotFound
 from service.exports import ExportJob, ExportManager, export_data
+from service.lifespan import close_on_shutdown
 from service.ogc import absolute
 from service.openapi_docs import json_body
 from service.responses import json_response
@@ -51,17 +50,7 @@ def install_exports(app: FastAPI, state: AppState, max_workers: int = 1) -> Expo
     )
     setattr(app.state, MANAGER_KEY, manager)
     app.include_router(router)
-    inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with inner(application) as value:
-            try:
-                yield value
-            finally:
-                await manager.aclose()
-
-    app.router.lifespan_context = lifespan
+    close_on_shutdown(app, manager.aclose)
     return manager
 
 

@@ -11,9 +11,7 @@ at the same ``/forecasts/{id}`` with ``kind: "compare"``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +24,7 @@ from service.fields import FieldSnapshot
 from service.forecast_geotiff import probability_cog
 from service.forecast_inputs import build_inputs, planned_treatments
 from service.forecasts import ForecastInputs, ForecastJob, ForecastManager
+from service.lifespan import close_on_shutdown
 from service.ogc import absolute
 from service.openapi_docs import json_body
 from service.responses import json_response
@@ -60,17 +59,7 @@ def install_forecasts(
     manager = ForecastManager(max_workers, max_jobs, state.settings.data_dir)
     setattr(app.state, MANAGER_KEY, manager)
     app.include_router(router)
-    inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with inner(application) as value:
-            try:
-                yield value
-            finally:
-                await manager.aclose()
-
-    app.router.lifespan_context = lifespan
+    close_on_shutdown(app, manager.aclose)
     return manager
 
 
