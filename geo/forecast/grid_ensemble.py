@@ -18,12 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.errors import InvalidParameter
+from geo.forecast.checks import check_finite_in
 from geo.forecast.grid_model import (
     GridParams,
     GridSimulation,
     HostGrid,
     _check_days,
-    _finite_in,
 )
 
 __all__ = ["GridEnsembleResult", "run_grid_ensemble"]
@@ -140,7 +140,7 @@ def run_grid_ensemble(
     _check_days(days)
     if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= 65535:
         raise InvalidParameter("must be an integer within [1, 65535]", "runs")
-    _finite_in(threshold, "threshold", 0.0, 1.0)
+    check_finite_in(threshold, "threshold", 0.0, 1.0)
     if threshold >= 1.0:
         raise InvalidParameter("must be < 1", "threshold")
     n_workers = (os.cpu_count() or 1) if workers is None else workers

@@ -62,6 +62,7 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.errors import InvalidParameter
+from geo.forecast.checks import check_finite_in, check_positive
 
 __all__ = [
     "BIN_SPORES",
@@ -102,19 +103,6 @@ _MASK21 = np.uint64((1 << 21) - 1)
 _U21 = np.float32(2.0**-21)
 # The largest float32 below π/2: tan() of it stays positive (float32(π/2) > π/2).
 _HALF_PI_BELOW = np.nextafter(np.float32(math.pi / 2), np.float32(0.0))
-
-
-def _finite_in(value: float, name: str, low: float, high: float = math.inf) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidParameter("must be a finite number", name)
-    if not low <= value <= high:
-        raise InvalidParameter(f"must be within [{low}, {high}]", name)
-
-
-def _positive(value: float, name: str) -> None:
-    _finite_in(value, name, 0.0)
-    if value <= 0.0:
-        raise InvalidParameter("must be > 0", name)
 
 
 @dataclass(frozen=True)
@@ -163,16 +151,16 @@ class GridParams:
             if getattr(self, name) not in _KERNELS:
                 raise InvalidParameter(f"must be one of {', '.join(_KERNELS)}", name)
         for name in ("short_scale_m", "long_scale_m"):
-            _positive(getattr(self, name), name)
-            _finite_in(getattr(self, name), name, 0.0, 1e7)
-        _finite_in(self.reproductive_rate, "reproductive_rate", 0.0, 1e6)
-        _finite_in(self.wind_kappa, "wind_kappa", 0.0, 1e6)
-        _finite_in(self.long_fraction, "long_fraction", 0.0, 1.0)
-        _finite_in(self.environment, "environment", 0.0, 1.0)
-        _finite_in(self.wind_dir_deg, "wind_dir_deg", -360.0, 360.0)
+            check_positive(getattr(self, name), name)
+            check_finite_in(getattr(self, name), name, 0.0, 1e7)
+        check_finite_in(self.reproductive_rate, "reproductive_rate", 0.0, 1e6)
+        check_finite_in(self.wind_kappa, "wind_kappa", 0.0, 1e6)
+        check_finite_in(self.long_fraction, "long_fraction", 0.0, 1.0)
+        check_finite_in(self.environment, "environment", 0.0, 1.0)
+        check_finite_in(self.wind_dir_deg, "wind_dir_deg", -360.0, 360.0)
         if isinstance(self.latency_days, bool) or not isinstance(self.latency_days, int):
             raise InvalidParameter("must be an integer number of days", "latency_days")
-        _finite_in(self.latency_days, "latency_days", 0, 3650)
+        check_finite_in(self.latency_days, "latency_days", 0, 3650)
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,7 +188,7 @@ class HostGrid:
     cell_size_m: float = 1.0
 
     def __post_init__(self) -> None:
-        _finite_in(self.cell_size_m, "cell_size_m", 1e-3, 1e6)
+        check_finite_in(self.cell_size_m, "cell_size_m", 1e-3, 1e6)
         for name in ("total_hosts", "infected"):
             arr = np.asarray(getattr(self, name))
             if arr.ndim != 2 or 0 in arr.shape or not np.issubdtype(arr.dtype, np.integer):
@@ -239,7 +227,7 @@ class HostGrid:
         for name, value in (("rows", rows), ("cols", cols), ("hosts_per_cell", hosts_per_cell)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidParameter("must be an integer >= 1", name)
-        _finite_in(infected_cell_fraction, "infected_cell_fraction", 0.0, 1.0)
+        check_finite_in(infected_cell_fraction, "infected_cell_fraction", 0.0, 1.0)
         cells = rows * cols
         infected = np.zeros(cells, dtype=np.int32)
         chosen = rng.choice(cells, size=round(infected_cell_fraction * cells), replace=False)
@@ -261,7 +249,7 @@ def kernel_pdf(kernel: Kernel, distance_m: npt.ArrayLike, scale_m: float) -> Flo
     """
     if kernel not in _KERNELS:
         raise InvalidParameter(f"must be one of {', '.join(_KERNELS)}", "kernel")
-    _positive(scale_m, "scale_m")
+    check_positive(scale_m, "scale_m")
     d = np.asarray(distance_m, dtype=np.float64)
     if kernel == "cauchy":
         out = 2.0 / (math.pi * scale_m * (1.0 + (d / scale_m) ** 2))
@@ -325,7 +313,7 @@ def sample_displacements(
     InvalidParameter
         (``cell_size_m``, ``size``).
     """
-    _positive(cell_size_m, "cell_size_m")
+    check_positive(cell_size_m, "cell_size_m")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise InvalidParameter("must be an integer >= 0", "size")
     return _displace(params, cell_size_m, size, rng)

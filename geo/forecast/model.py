@@ -45,6 +45,7 @@ from scipy.spatial import cKDTree
 
 from geo.crs import LocalFrame
 from geo.errors import InvalidParameter
+from geo.forecast.checks import check_finite_in, check_positive
 from geo.layer import Tower
 
 __all__ = [
@@ -63,18 +64,6 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Kernel = Literal["cauchy", "exponential"]
 _KERNELS = ("cauchy", "exponential")
-
-
-def _finite_in(value: float, name: str, low: float, high: float = math.inf) -> None:
-    if not math.isfinite(value):
-        raise InvalidParameter("must be a finite number", name)
-    if not low <= value <= high:
-        raise InvalidParameter(f"must be within [{low}, {high}]", name)
-
-
-def _positive(value: float, name: str) -> None:
-    if not (math.isfinite(value) and value > 0.0):
-        raise InvalidParameter("must be a finite number > 0", name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -311,17 +300,17 @@ class SpreadParams:
             if getattr(self, name) not in _KERNELS:
                 raise InvalidParameter(f"must be one of {', '.join(_KERNELS)}", name)
         for name in ("short_scale_m", "long_scale_m", "vertical_scale_m", "capture_radius_m"):
-            _positive(getattr(self, name), name)
-        _positive(self.max_distance_m, "max_distance_m")
+            check_positive(getattr(self, name), name)
+        check_positive(self.max_distance_m, "max_distance_m")
         for name in ("long_fraction", "within_tower_fraction"):
-            _finite_in(getattr(self, name), name, 0.0, 1.0)
+            check_finite_in(getattr(self, name), name, 0.0, 1.0)
         for name in ("reproductive_rate", "wind_kappa", "growth_rate_per_day", "environment"):
-            _finite_in(getattr(self, name), name, 0.0, 1e6)
-        _finite_in(self.wind_dir_deg, "wind_dir_deg", -360.0, 360.0)
-        _finite_in(self.initial_intensity, "initial_intensity", 1e-12, 1.0)
+            check_finite_in(getattr(self, name), name, 0.0, 1e6)
+        check_finite_in(self.wind_dir_deg, "wind_dir_deg", -360.0, 360.0)
+        check_finite_in(self.initial_intensity, "initial_intensity", 1e-12, 1.0)
         if isinstance(self.latency_days, bool) or not isinstance(self.latency_days, int):
             raise InvalidParameter("must be an integer number of days", "latency_days")
-        _finite_in(self.latency_days, "latency_days", 0, 3650)
+        check_finite_in(self.latency_days, "latency_days", 0, 3650)
 
 
 @dataclass(frozen=True, eq=False)
@@ -376,7 +365,7 @@ def sample_distances(
     """
     if kernel not in _KERNELS:
         raise InvalidParameter(f"must be one of {', '.join(_KERNELS)}", "kernel")
-    _positive(scale_m, "scale_m")
+    check_positive(scale_m, "scale_m")
     u = rng.random(size)
     if kernel == "cauchy":
         top = 2.0 / math.pi * math.atan(max_distance_m / scale_m)
