@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import math
 import os
@@ -36,7 +37,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,7 +394,7 @@ async def burst(ctl: ClientConnection, clients: list[Client], n: int, tag: str) 
     await call(ctl, {"cmd": "publish", "batches": batches, "yield": True})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        done = sum(1 for c in clients if sum(1 for k in c.got if k.startswith(tag)) >= n)
+        done = sum(1 for c in clients if sum(1 for k in c.got if k.startswith(f"{tag}-")) >= n)
         if done == len(clients):
             break
         await asyncio.sleep(0.05)
@@ -404,6 +405,29 @@ async def burst(ctl: ClientConnection, clients: list[Client], n: int, tag: str) 
     print(f"  {tag}: server CPU {cpu:.2f} s, of which in publish/broadcast {in_publish:.2f} s")
     deliveries = n * len(clients)
     return Burst(deliveries / (last - t0), deliveries / cpu)
+
+
+@contextlib.contextmanager
+def client_gc_paused() -> Iterator[None]:
+    """No garbage collection in the clients' process while it measures: a full collection
+    over 1,000 connections and their received-message tables pauses it for 100 ms or
+    more, which would count as the server's latency. (The server collects as usual.)"""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+async def best_burst(
+    ctl: ClientConnection, clients: list[Client], args: argparse.Namespace
+) -> Burst:
+    """The best of ``--bursts`` bursts (each of ``--burst`` publishes), by wall-clock rate
+    and by CPU separately: on a shared machine the slower ones measure the neighbours."""
+    with client_gc_paused():
+        runs = [await burst(ctl, clients, args.burst, f"burst{i}") for i in range(args.bursts)]
+    return Burst(max(b.per_s for b in runs), max(b.per_cpu_s for b in runs))
 
 
 def start(kind: str, port: int, send_timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
@@ -446,7 +470,10 @@ async def run_hub(args: argparse.Namespace, stalled: int) -> dict[str, Any]:
         before = await call(ctl, {"cmd": "stats"})
         samples: list[dict[str, Any]] = []
         tag = f"lat{stalled}"
-        lat, expected, wrong = await latency_rounds(ctl, readers, args.rounds, rng, tag, samples)
+        with client_gc_paused():
+            lat, expected, wrong = await latency_rounds(
+                ctl, readers, args.rounds, rng, tag, samples
+            )
         after = await call(ctl, {"cmd": "stats"})
         result: dict[str, Any] = {
             "lat": lat,
@@ -465,7 +492,7 @@ async def run_hub(args: argparse.Namespace, stalled: int) -> dict[str, Any]:
                 assert c.ws is not None
                 await c.ws.send(c.subscribe(2000.0))
             await asyncio.sleep(2.0)
-            result["throughput"] = await burst(ctl, readers, args.burst, "burst")
+            result["throughput"] = await best_burst(ctl, readers, args)
         for t in tasks:
             t.cancel()
         return result
@@ -488,7 +515,7 @@ async def run_broadcast(args: argparse.Namespace) -> Burst:
             await c.ws.send(c.subscribe())
         ctl = await control(url, {"type": "control"})
         await asyncio.sleep(2.0)
-        rate = await burst(ctl, clients, args.burst, "burst")
+        rate = await best_burst(ctl, clients, args)
         for t in tasks:
             t.cancel()
         return rate
@@ -503,7 +530,10 @@ async def bench(args: argparse.Namespace) -> None:
     stall = await run_hub(args, args.stalled)
     p50, p99 = pct(plain["lat"], 0.5) * 1e3, pct(plain["lat"], 0.99) * 1e3
     s50, s99 = pct(stall["lat"], 0.5) * 1e3, pct(stall["lat"], 0.99) * 1e3
-    print(f"clients {args.clients}, rounds {args.rounds}, burst {args.burst}")
+    print(
+        f"clients {args.clients}, rounds {args.rounds}, "
+        f"best of {args.bursts} bursts of {args.burst}"
+    )
     print(
         f"latency, no stall: received {plain['received']}/{plain['expected']} "
         f"(clients in range; {plain['wrong']} out of range), p50 {p50:.1f} ms, p99 {p99:.1f} ms"
@@ -539,6 +569,7 @@ def main() -> None:
     parser.add_argument("--stalled", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--bursts", type=int, default=3, help="best of this many bursts")
     parser.add_argument("--serve", choices=["hub", "broadcast"])
     parser.add_argument("--port", type=int)
     parser.add_argument("--send-timeout", type=float, default=30.0)
