@@ -83,6 +83,15 @@ def _require_tools() -> None:
         pytest.skip(reason)
 
 
+def _keys(data_dir: Path, *roles: Role) -> dict[Role, str]:
+    """One key per role in the store under ``data_dir`` (before the server opens it)."""
+    store = open_store(Settings(data_dir=data_dir))
+    try:
+        return {role: create_key(store, role)[0] for role in roles}
+    finally:
+        store.close()
+
+
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
     return (int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16))
 
@@ -133,10 +142,8 @@ def test_map_follows_a_new_observation_live(
     _require_tools()
     from playwright.sync_api import sync_playwright
 
-    store = open_store(Settings(data_dir=tmp_path))
-    viewer_key, _ = create_key(store, Role.VIEWER)
-    sensor_key, _ = create_key(store, Role.SENSOR)
-    store.close()
+    keys = _keys(tmp_path, Role.VIEWER, Role.SENSOR)
+    viewer_key, sensor_key = keys[Role.VIEWER], keys[Role.SENSOR]
     server = live_server_factory(tmp_path, "--demo")
     server.start(timeout_s=120)
     with sync_playwright() as p:
@@ -247,10 +254,8 @@ def test_forecast_day_slider_shows_each_day(
     _require_tools()
     from playwright.sync_api import sync_playwright
 
-    store = open_store(Settings(data_dir=tmp_path))
-    viewer_key, _ = create_key(store, Role.VIEWER)
-    planner_key, _ = create_key(store, Role.PLANNER)
-    store.close()
+    keys = _keys(tmp_path, Role.VIEWER, Role.PLANNER)
+    viewer_key, planner_key = keys[Role.VIEWER], keys[Role.PLANNER]
     server = live_server_factory(tmp_path, "--demo")
     server.start(timeout_s=120)
     forecast_id = _finished_forecast(server, planner_key, horizon_days=4)
@@ -297,9 +302,7 @@ def test_a_new_district_fills_in_live(
     _require_tools()
     from playwright.sync_api import sync_playwright
 
-    store = open_store(Settings(data_dir=tmp_path))
-    keys = {role: create_key(store, role)[0] for role in (Role.VIEWER, Role.ADMIN, Role.SENSOR)}
-    store.close()
+    keys = _keys(tmp_path, Role.VIEWER, Role.ADMIN, Role.SENSOR)
     server = live_server_factory(tmp_path)
     server.start()
     towers = [make_tower(i) for i in range(6)]
