@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import shapely
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -21,24 +22,9 @@ _DENSIFY = 16
 def local_bbox_polygon(bbox_wgs84: BBox, frame: LocalFrame) -> BaseGeometry:
     """The lon/lat bbox as a polygon in ``frame`` (edges densified: they curve there)."""
     west, south, east, north = bbox_wgs84
-    t = np.linspace(0.0, 1.0, _DENSIFY + 1)
-    lons = np.concatenate(
-        [
-            west + (east - west) * t,
-            np.full_like(t, east),
-            east - (east - west) * t,
-            np.full_like(t, west),
-        ]
-    )
-    lats = np.concatenate(
-        [
-            np.full_like(t, south),
-            south + (north - south) * t,
-            np.full_like(t, north),
-            north - (north - south) * t,
-        ]
-    )
-    x, y = frame.to_local(lons, lats)
+    step_deg = min(east - west, north - south) / _DENSIFY
+    ring = np.asarray(shapely.segmentize(box(west, south, east, north), step_deg).exterior.coords)
+    x, y = frame.to_local(ring[:, 0], ring[:, 1])
     return Polygon(np.column_stack([x, y]))
 
 

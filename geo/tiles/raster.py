@@ -129,26 +129,10 @@ class Band:
         """Bounds of the grid in the tile matrix set's CRS (densified outline)."""
         cached = self._outlines.get(str(tms.id))
         if cached is None:
-            minx, miny, maxx, maxy = self.spec.bounds_m
-            t = np.linspace(0.0, 1.0, _OUTLINE_POINTS)
-            xs = np.concatenate(
-                [
-                    minx + (maxx - minx) * t,
-                    np.full_like(t, maxx),
-                    maxx - (maxx - minx) * t,
-                    np.full_like(t, minx),
-                ]
+            bounds = transformer(self.spec.crs, crs_of(tms)).transform_bounds(
+                *self.spec.bounds_m, densify_pts=_OUTLINE_POINTS
             )
-            ys = np.concatenate(
-                [
-                    np.full_like(t, miny),
-                    miny + (maxy - miny) * t,
-                    np.full_like(t, maxy),
-                    maxy - (maxy - miny) * t,
-                ]
-            )
-            tx, ty = transformer(self.spec.crs, crs_of(tms)).transform(xs, ys)
-            cached = (float(np.min(tx)), float(np.min(ty)), float(np.max(tx)), float(np.max(ty)))
+            cached = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
             self._outlines[str(tms.id)] = cached
         return cached
 
