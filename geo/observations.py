@@ -81,10 +81,25 @@ class Observation:
 def format_utc(moment: datetime) -> str:
     """RFC 3339 UTC with millisecond precision, e.g. ``2026-11-26T13:05:00.250Z``.
 
-    The fixed width makes the text sort chronologically, which the stores rely on.
+    Always 24 characters, every part zero padded (year ``0999``, not ``999`` as
+    ``strftime("%Y")`` writes it on glibc): the fixed width makes the text sort
+    chronologically, which the stores rely on, and :func:`parse_utc` reads it back.
+
+    Raises
+    ------
+    OverflowError
+        If ``moment`` converted to UTC falls outside the years 1 to 9999.
+
+    Examples
+    --------
+    >>> format_utc(datetime(999, 6, 1, tzinfo=UTC))
+    '0999-06-01T00:00:00.000Z'
     """
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    u = moment.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+        f".{u.microsecond // 1000:03d}Z"
+    )
 
 
 def parse_utc(text: str) -> datetime:

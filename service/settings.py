@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -38,6 +39,13 @@ class Settings(BaseSettings):
     )
     tower_max_distance_m: float = Field(
         50_000.0, gt=0, description="New towers farther than this from the district are refused."
+    )
+    earliest_time_utc: AwareDatetime = Field(
+        datetime(2000, 1, 1, tzinfo=UTC),
+        description="observed_at / applied_at before this instant are refused (422).",
+    )
+    future_tolerance_s: float = Field(
+        300.0, ge=0, le=86_400, description="Clock skew allowed for times in the future."
     )
 
     field_method: Literal["auto", "idw", "kriging"] = Field(

@@ -13,6 +13,7 @@ from service.collections import treatment_feature
 from service.deps import StateDep, require
 from service.errors import FieldError, InvalidContent
 from service.fields import FieldSnapshot
+from service.ingest import check_plausible_time
 from service.ogc import GEOJSON, absolute
 from service.openapi_docs import json_body
 from service.responses import json_response
@@ -26,6 +27,7 @@ router = APIRouter(tags=["treatments"], dependencies=[Depends(require(Permission
 
 def _record(state: AppState, body: bytes, field: FieldSnapshot | None) -> dict[str, Any]:
     parsed = parse_json(TreatmentFeatureIn, body)
+    check_plausible_time(state.settings, parsed.properties.applied_at, "properties.applied_at")
     zone_id = parsed.properties.zone_id
     zone = None
     if zone_id is not None:

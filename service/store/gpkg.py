@@ -89,9 +89,24 @@ _BBOX_WHERE = (
 
 
 def _ceil_to_millisecond(moment: datetime) -> datetime:
-    """The smallest whole millisecond at or after ``moment``."""
+    """The smallest whole millisecond at or after ``moment`` (``datetime.max`` caps it).
+
+    At the very end of year 9999 no whole millisecond follows; then a moment after
+    every storable one is returned, whose formatted text sorts after them all.
+    """
     rest = moment.microsecond % 1000
-    return moment if rest == 0 else moment + timedelta(microseconds=1000 - rest)
+    try:
+        return moment if rest == 0 else moment + timedelta(microseconds=1000 - rest)
+    except OverflowError:
+        return moment
+
+
+def _start_text(moment: datetime) -> str:
+    """The text ``observed_at >= ?`` compares with for an inclusive start."""
+    ceiled = _ceil_to_millisecond(moment)
+    text = format_utc(ceiled)
+    # Only at 9999-12-31T23:59:59.999xxx can the ceiling fail; '~' sorts after 'Z'.
+    return text if ceiled.microsecond % 1000 == 0 else text[:-1] + "~"
 
 
 class GeoPackageStore(Store):
@@ -375,7 +390,7 @@ class GeoPackageStore(Store):
             params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
         if query.start is not None:
             conditions.append("o.observed_at >= :start")
-            params["start"] = format_utc(_ceil_to_millisecond(query.start))
+            params["start"] = _start_text(query.start)
         if query.end is not None:
             conditions.append("o.observed_at <= :end")
             params["end"] = format_utc(query.end)

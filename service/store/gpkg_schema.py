@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from enum import Enum
 
+from service.store.gpkg_repair import repair_timestamps
+
 __all__ = [
     "APPLICATION_ID",
     "LAYERS",
@@ -31,7 +33,8 @@ __all__ = [
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
-SCHEMA_VERSION = 2  # blightmap's own table layout, in blightmap_meta (2: treatments)
+SCHEMA_VERSION = 3  # blightmap's own table layout, in blightmap_meta
+# 2: treatments; 3: timestamps rewritten zero padded (see gpkg_repair)
 SRS_ID = 4326
 
 # Accepted when opening: GeoPackage 1.2 .. 1.4 (GDAL/QGIS may upgrade a file they edit).
@@ -417,14 +420,23 @@ def migrate(connection: sqlite3.Connection) -> None:
     """Bring an :attr:`FileKind.OUTDATED` store up to :data:`SCHEMA_VERSION`.
 
     Runs inside the caller's write transaction; adds the layers introduced since the
-    file's schema version and records the new version.
+    file's schema version, runs the later repairs (3: timestamps zero padded, see
+    :mod:`service.store.gpkg_repair`; a repair that changes rows bumps
+    ``data_version``, so nothing cached for the old content is reused) and records the
+    new version.
     """
-    (version,) = connection.execute(
+    (text,) = connection.execute(
         "SELECT value FROM blightmap_meta WHERE key = 'schema_version'"
     ).fetchone()
+    version = int(text)
     for layer in LAYERS:
-        if layer.since_schema > int(version):
+        if layer.since_schema > version:
             _create_layer(connection, layer)
+    if version < 3 and repair_timestamps(connection):
+        connection.execute(
+            "UPDATE blightmap_meta SET value = CAST(value AS INTEGER) + 1 "
+            "WHERE key = 'data_version'"
+        )
     connection.execute(
         "UPDATE blightmap_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
     )
