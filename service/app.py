@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from ar_assets.assets import AssetStore
 from ar_assets.overlays import overlay_message
-from service import openapi_docs
+from service import health, observability, openapi_docs
 from service.auth import resolve_key
 from service.body import BodyLimitMiddleware
 from service.errors import add_exception_handlers
@@ -91,6 +91,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     add_exception_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(landing.router)
+    app.include_router(health.router)
+    app.include_router(observability.metrics.router)
     app.include_router(features.build_router())
     app.include_router(towers.router)
     app.include_router(observations.router)
@@ -106,4 +108,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     preview.install(app, settings.vendor_dir)
     webmap.install(app, settings.vendor_dir)
     openapi_docs.install(app)
+    metrics = observability.Metrics()
+    metrics.watch(app)
+    state.fields.on_computed(metrics.field_seconds.observe)
+    observability.install(app, metrics)  # last: the outermost middleware
     return app

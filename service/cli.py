@@ -35,10 +35,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app, open_store
     from service.demo import seed_demo
+    from service.observability.logs import configure_logging
     from service.stream.router import STATE_KEY
     from service.stream.server import StreamServer
 
-    settings = _settings(args, host=args.host, port=args.port, demo=args.demo or None)
+    configure_logging()
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        demo=args.demo or None,
+        public_url=args.public_url,
+        forwarded_allow_ips=_split(args.forwarded_allow_ips),
+    )
     store = open_store(settings)
     if settings.demo:
         with Progress(console=console, transient=True) as bar:
@@ -55,7 +64,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        proxy_headers=True,
+        log_config=None,  # JSON lines from configure_logging, uvicorn's records included
+        access_log=False,  # the app writes its own access line, with the request id
+        # X-Forwarded-For/-Proto only from the configured proxies (none by default)
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=list(settings.forwarded_allow_ips) or None,
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
@@ -66,6 +79,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # closes the AR streams with 1001 before uvicorn's own shutdown (which would say 1012)
     StreamServer(config, getattr(app.state, STATE_KEY), freeze_heap=True).run()
     return 0
+
+
+def _split(value: str | None) -> tuple[str, ...] | None:
+    """A comma-separated option as a tuple (``None`` when not given)."""
+    if value is None:
+        return None
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def cmd_import_towers(args: argparse.Namespace) -> int:
@@ -232,6 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="fill an empty store with the demo")
     serve.add_argument("--host", help="bind address (env BLIGHTMAP_HOST)")
     serve.add_argument("--port", type=int, help="port (env BLIGHTMAP_PORT)")
+    serve.add_argument(
+        "--public-url",
+        help="base URL of every absolute link, e.g. https://blight.example.org "
+        "(env BLIGHTMAP_PUBLIC_URL; default http://HOST:PORT)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        help="comma-separated proxy IPs/networks whose X-Forwarded-* headers are trusted "
+        "('*' = any; default: none)",
+    )
     data_arg(serve)
     serve.set_defaults(func=cmd_serve)
 

@@ -110,6 +110,32 @@ class Settings(BaseSettings):
     )
     forecast_skill_runs: int = Field(100, ge=10, description="Hindcast ensemble size.")
 
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$",
+        description="Base of every absolute link (OGC links, TileJSON, job URLs), e.g. "
+        "https://blight.example.org; default http://<host>:<port>. Never the Host header.",
+    )
+    forwarded_allow_ips: tuple[str, ...] = Field(
+        (),
+        description="Proxies (IPs or networks) whose X-Forwarded-For/-Proto are trusted; "
+        "none by default, '*' for any.",
+    )
+    ready_min_free_bytes: int = Field(
+        64 << 20, ge=0, description="/readyz fails when the data directory has less free space."
+    )
+    ready_field_timeout_s: float = Field(
+        10.0, gt=0, description="/readyz waits this long for the current field."
+    )
+
+    @property
+    def base_url(self) -> str:
+        """What absolute links start with (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
     @property
     def store_path(self) -> Path:
         """The GeoPackage file of the embedded store."""

@@ -10,6 +10,7 @@ from service.auth import Permission
 from service.body import parse_json, read_json_body
 from service.deps import StateDep, require
 from service.ingest import accept_observations
+from service.observability import metrics_of
 from service.openapi_docs import json_body
 from service.responses import json_response
 from service.schemas.observations import IngestOut, ObservationCollectionIn
@@ -49,6 +50,7 @@ async def post_observations(request: Request, state: StateDep) -> Response:
     """
     body = await read_json_body(request)
     out = await run_in_threadpool(_ingest, state, body)
+    metrics_of(request.app).observations(out.new, out.known)
     if out.new:
         state.fields.notify()
     return json_response(out.model_dump(), status=201 if out.new else 200)
