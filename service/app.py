@@ -15,6 +15,7 @@ from service.auth import resolve_key
 from service.body import BodyLimitMiddleware
 from service.errors import add_exception_handlers
 from service.fields import FieldEngine
+from service.files import install_spool
 from service.overlays import OverlayPublisher
 from service.routers import (
     assets,
@@ -103,6 +104,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(assets.router)
     app.include_router(stream_router)
+    install_spool(app, settings.data_dir)
     install_forecasts(app, state)
     install_exports(app, state)
     preview.install(app, settings.vendor_dir)

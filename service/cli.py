@@ -16,6 +16,7 @@ from service import cli_forecast
 from service.auth import Role, create_key
 from service.errors import ApiError
 from service.settings import Settings
+from service.stream.watch import DEFAULT_URL
 
 __all__ = ["main"]
 
@@ -233,6 +234,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         convention=args.convention,
         height_m=args.height,
         once=args.once,
+        connect_timeout_s=args.connect_timeout,
+        output="json" if args.json else "auto",
     )
     try:
         return asyncio.run(watch(options))
@@ -310,13 +313,23 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--lat", type=float, required=True, help="viewer latitude, WGS84")
     watch.add_argument("--height", type=float, default=0.0, help="viewer height (ellipsoid), m")
     watch.add_argument("--range", type=float, default=200.0, help="view radius, m (1..2000)")
-    watch.add_argument("--url", default="ws://127.0.0.1:8000", help="service or stream URL")
+    watch.add_argument(
+        "--url",
+        default=DEFAULT_URL,
+        help=f"the service (or its stream) URL; default {DEFAULT_URL}",
+    )
     watch.add_argument("--key", help="API key (env BLIGHTMAP_KEY)")
     watch.add_argument(
         "--layers", nargs="+", choices=["towers", "tiers", "heat", "zones", "fronts"]
     )
     watch.add_argument("--convention", default="geopose", choices=["geopose", "arcore", "arkit"])
     watch.add_argument("--once", action="store_true", help="print the snapshot and exit")
+    watch.add_argument(
+        "--json", action="store_true", help="one JSON object per change (JSON Lines)"
+    )
+    watch.add_argument(
+        "--connect-timeout", type=float, default=5.0, help="seconds to wait for the server"
+    )
     watch.set_defaults(func=cmd_watch)
     cli_forecast.add_parser(sub)
     return parser
