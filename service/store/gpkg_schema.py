@@ -31,7 +31,8 @@ __all__ = [
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
-SCHEMA_VERSION = 2  # blightmap's own table layout, in blightmap_meta (2: treatments)
+# blightmap's own table layout, in blightmap_meta (2: treatments, 3: POLYGON towers)
+SCHEMA_VERSION = 3
 SRS_ID = 4326
 
 # Accepted when opening: GeoPackage 1.2 .. 1.4 (GDAL/QGIS may upgrade a file they edit).
@@ -60,12 +61,12 @@ class Layer:
 
 TOWERS = Layer(
     table="towers",
-    geometry_type="GEOMETRY",
+    geometry_type="POLYGON",
     z=0,
-    description="Farm towers: footprints (Point or Polygon) with their tiers",
+    description="Farm towers: footprints (Polygon) with their tiers",
     columns="""
   fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  geom GEOMETRY NOT NULL,
+  geom POLYGON NOT NULL,
   tower_id TEXT NOT NULL UNIQUE,
   name TEXT,
   district TEXT,
@@ -417,7 +418,9 @@ def migrate(connection: sqlite3.Connection) -> None:
     """Bring an :attr:`FileKind.OUTDATED` store up to :data:`SCHEMA_VERSION`.
 
     Runs inside the caller's write transaction; adds the layers introduced since the
-    file's schema version and records the new version.
+    file's schema version and records the new version. From schema 3 the towers layer
+    is registered as POLYGON: the caller rewrites stored Point footprints first
+    (:func:`service.store.gpkg_rows.polygon_tower_footprints`).
     """
     (version,) = connection.execute(
         "SELECT value FROM blightmap_meta WHERE key = 'schema_version'"
@@ -425,6 +428,11 @@ def migrate(connection: sqlite3.Connection) -> None:
     for layer in LAYERS:
         if layer.since_schema > int(version):
             _create_layer(connection, layer)
+    if int(version) < 3:
+        connection.execute(
+            "UPDATE gpkg_geometry_columns SET geometry_type_name = ? WHERE table_name = ?",
+            (TOWERS.geometry_type, TOWERS.table),
+        )
     connection.execute(
         "UPDATE blightmap_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
     )
