@@ -66,7 +66,12 @@ class TowerFeatureIn(StrictModel):
     bbox: list[float] | None = None
 
     def to_tower(self) -> Tower:
-        """The domain object; raises :class:`geo.errors.GeoError` on inconsistent content."""
+        """The domain object; raises :class:`geo.errors.GeoError` on inconsistent content.
+
+        A Point is the tower's centre: the tower gets a circular footprint of
+        :data:`geo.layer.DEFAULT_FOOTPRINT_RADIUS_M`, as the store keeps it, so the
+        answer, the collection and the GeoPackage all hold Polygons.
+        """
         geom_json = self.geometry.model_dump(exclude={"bbox"})
         shape_ok = (self.geometry.type == "Point") == (
             bool(geom_json["coordinates"]) and isinstance(geom_json["coordinates"][0], float)
@@ -91,4 +96,4 @@ class TowerFeatureIn(StrictModel):
             height_m=p.height_m,
             tiers=tuple(Tier(t.level, t.height_m, t.crop) for t in p.tiers),
             extra=p.extra_properties(),
-        )
+        ).with_polygon_footprint()

@@ -157,6 +157,10 @@ class Store(ABC):
     def latest_observation_time(self) -> datetime | None:
         """``observed_at`` of the newest observation, or ``None`` when there is none."""
 
+    @abstractmethod
+    def observation_time_range(self) -> tuple[datetime, datetime] | None:
+        """``observed_at`` of the oldest and the newest observation, or ``None``."""
+
     # -- treatments --------------------------------------------------------
     @abstractmethod
     def add_treatment(self, treatment: Treatment) -> None:

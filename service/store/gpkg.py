@@ -308,6 +308,13 @@ class GeoPackageStore(Store):
             (latest,) = connection.execute("SELECT max(observed_at) FROM observations").fetchone()
         return None if latest is None else parse_utc(latest)
 
+    def observation_time_range(self) -> tuple[datetime, datetime] | None:
+        """``observed_at`` of the oldest and the newest observation (index-only reads)."""
+        with self._read() as connection:
+            (first,) = connection.execute("SELECT min(observed_at) FROM observations").fetchone()
+            (last,) = connection.execute("SELECT max(observed_at) FROM observations").fetchone()
+        return None if first is None else (parse_utc(first), parse_utc(last))
+
     # -- treatments --------------------------------------------------------
     def add_treatment(self, treatment: Treatment) -> None:
         """Record a treatment; raises :class:`AlreadyExists` if its id is taken."""

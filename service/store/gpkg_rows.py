@@ -10,14 +10,13 @@ millisecond precision, as :func:`geo.observations.format_utc` does.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import shapely
-
 from geo.errors import GeoError
-from geo.layer import Tier, Tower
+from geo.layer import Tier, Tower, point_footprint
 from geo.observations import Observation, Source, format_utc, parse_utc
 from geo.treatments import Treatment
 from service.store.base import KeyRecord, StoreError
@@ -38,6 +37,7 @@ __all__ = [
     "key_to_row",
     "observation_rows",
     "observations_from_rows",
+    "polygon_tower_footprints",
     "tower_from_row",
     "tower_to_row",
     "treatment_from_row",
@@ -91,7 +91,9 @@ def _json(value: Any, what: str) -> str:
 def tower_to_row(tower: Tower) -> tuple[Any, ...]:
     """The values of :data:`TOWER_COLUMNS` for ``tower``.
 
-    The footprint is written 2D (the layer declares z=0).
+    The footprint is written 2D (the layer declares z=0) and as a Polygon (the layer
+    declares POLYGON): a Point footprint becomes the circle of
+    :meth:`geo.layer.Tower.with_polygon_footprint`.
 
     Raises
     ------
@@ -107,8 +109,24 @@ def tower_to_row(tower: Tower) -> tuple[Any, ...]:
         len(tower.tiers),
         _json([tier.to_dict() for tier in tower.tiers], "tiers"),
         _json(dict(tower.extra), "extra"),
-        encode_geometry(tower.footprint_wgs84, SRS_ID, output_dimension=2),
+        encode_geometry(tower.with_polygon_footprint().footprint_wgs84, SRS_ID, output_dimension=2),
     )
+
+
+def polygon_tower_footprints(connection: sqlite3.Connection) -> int:
+    """Rewrite the Point footprints an older store holds as circles
+    (:func:`geo.layer.point_footprint`), so the towers layer is POLYGON only.
+
+    Runs inside the caller's write transaction; returns how many rows changed.
+    """
+    changed = 0
+    for fid, blob in connection.execute("SELECT fid, geom FROM towers").fetchall():
+        footprint = decode_geometry(blob)
+        if footprint.geom_type == "Point":
+            polygon = encode_geometry(point_footprint(footprint), SRS_ID, output_dimension=2)
+            connection.execute("UPDATE towers SET geom = ? WHERE fid = ?", (polygon, fid))
+            changed += 1
+    return changed
 
 
 def tower_from_row(row: Sequence[Any]) -> Tower:
@@ -230,10 +248,7 @@ def _parse(text: str) -> datetime:
 
 
 def treatment_to_row(treatment: Treatment, recorded_at: str) -> tuple[Any, ...]:
-    """The values of :data:`TREATMENT_COLUMNS`; a Polygon is stored as a MultiPolygon."""
-    geometry = treatment.geometry_wgs84
-    if geometry.geom_type == "Polygon":
-        geometry = shapely.MultiPolygon([geometry])
+    """The values of :data:`TREATMENT_COLUMNS` (the area is always a MultiPolygon)."""
     return (
         treatment.id,
         treatment.strain,
@@ -242,7 +257,7 @@ def treatment_to_row(treatment: Treatment, recorded_at: str) -> tuple[Any, ...]:
         treatment.zone_id,
         treatment.notes,
         recorded_at,
-        encode_geometry(geometry, SRS_ID, output_dimension=2),
+        encode_geometry(treatment.geometry_wgs84, SRS_ID, output_dimension=2),
     )
 
 

@@ -33,8 +33,8 @@ __all__ = [
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
-SCHEMA_VERSION = 3  # blightmap's own table layout, in blightmap_meta
-# 2: treatments; 3: timestamps rewritten zero padded (see gpkg_repair)
+SCHEMA_VERSION = 4  # blightmap's own table layout, in blightmap_meta
+# 2: treatments; 3: timestamps rewritten zero padded (see gpkg_repair); 4: POLYGON towers
 SRS_ID = 4326
 
 # Accepted when opening: GeoPackage 1.2 .. 1.4 (GDAL/QGIS may upgrade a file they edit).
@@ -63,12 +63,12 @@ class Layer:
 
 TOWERS = Layer(
     table="towers",
-    geometry_type="GEOMETRY",
+    geometry_type="POLYGON",
     z=0,
-    description="Farm towers: footprints (Point or Polygon) with their tiers",
+    description="Farm towers: footprints (Polygon) with their tiers",
     columns="""
   fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  geom GEOMETRY NOT NULL,
+  geom POLYGON NOT NULL,
   tower_id TEXT NOT NULL UNIQUE,
   name TEXT,
   district TEXT,
@@ -423,7 +423,9 @@ def migrate(connection: sqlite3.Connection) -> None:
     file's schema version, runs the later repairs (3: timestamps zero padded, see
     :mod:`service.store.gpkg_repair`; a repair that changes rows bumps
     ``data_version``, so nothing cached for the old content is reused) and records the
-    new version.
+    new version. From schema 4 the towers layer is registered as POLYGON: the caller
+    rewrites stored Point footprints first
+    (:func:`service.store.gpkg_rows.polygon_tower_footprints`).
     """
     (text,) = connection.execute(
         "SELECT value FROM blightmap_meta WHERE key = 'schema_version'"
@@ -436,6 +438,11 @@ def migrate(connection: sqlite3.Connection) -> None:
         connection.execute(
             "UPDATE blightmap_meta SET value = CAST(value AS INTEGER) + 1 "
             "WHERE key = 'data_version'"
+        )
+    if version < 4:
+        connection.execute(
+            "UPDATE gpkg_geometry_columns SET geometry_type_name = ? WHERE table_name = ?",
+            (TOWERS.geometry_type, TOWERS.table),
         )
     connection.execute(
         "UPDATE blightmap_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
