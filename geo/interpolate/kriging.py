@@ -36,15 +36,20 @@ from geo.interpolate.base import NeighbourhoodInterpolator
 from geo.interpolate.variogram import MODELS, Variogram
 
 __all__ = [
+    "DEFAULT_MAX_PATCH",
     "MAX_ERROR_FACTOR",
     "KrigingModel",
     "KrigingParams",
     "measurement_error",
     "ordinary_kriging",
+    "pairwise_distances",
 ]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
+
+DEFAULT_MAX_PATCH = 600
+"""Most samples solved together by :mod:`~geo.interpolate.global_kriging`."""
 
 MAX_ERROR_FACTOR = 10.0
 """Cap of the measurement-error variance, in nuggets (reached at a weight of 1/11)."""
@@ -65,12 +70,24 @@ class KrigingParams:
         Fixed nugget; fitted when None.
     n_lags : int
         Bins of the empirical variogram.
+    transform : str
+        ``"logit"`` (krige logits of intensities, see :mod:`~geo.interpolate.transform`),
+        ``"none"``, or ``"auto"``: logit when every value is within [0, 1].
+    logit_eps : float or None
+        Values are clipped to [eps, 1 - eps] before the logit; None: the candidate of
+        :data:`~geo.interpolate.transform.EPS_CANDIDATES` with the lowest
+        leave-one-out RMSE (on the intensity scale).
+    max_patch : int
+        Seam-free kriging: most samples in one global system.
     """
 
     model: str = "auto"
     k: int = 16
     nugget: float | None = None
     n_lags: int = 12
+    transform: str = "auto"
+    logit_eps: float | None = None
+    max_patch: int = DEFAULT_MAX_PATCH
 
     def __post_init__(self) -> None:
         if self.model != "auto" and self.model not in MODELS:
@@ -81,6 +98,13 @@ class KrigingParams:
             raise GeoError("must be at least 3", "n_lags")
         if self.nugget is not None and not (np.isfinite(self.nugget) and self.nugget >= 0.0):
             raise GeoError("must be a finite number >= 0", "nugget")
+        if self.transform not in ("auto", "logit", "none"):
+            raise UnknownMethod("unknown transform; use auto, logit or none", "transform")
+        eps = self.logit_eps
+        if eps is not None and not (np.isfinite(eps) and 0.0 < eps < 0.5):
+            raise GeoError("must be in (0, 0.5)", "logit_eps")
+        if self.max_patch < 2:
+            raise GeoError("must be at least 2", "max_patch")
 
 
 def measurement_error(weights: FloatArray, nugget: float) -> FloatArray:
@@ -141,7 +165,7 @@ def _inverse_systems(points: FloatArray, error_var: FloatArray, variogram: Vario
     """Inverses of the kriging matrices of neighbourhoods ``points`` (u, j, d)."""
     u, j, _ = points.shape
     a = np.empty((u, j + 1, j + 1))
-    a[:, :j, :j] = -variogram(_pairwise_distances(points))
+    a[:, :j, :j] = -variogram(pairwise_distances(points))
     a[:, :j, :j] += error_var[:, :, None] * np.eye(j)
     a[:, j, :j] = 1.0
     a[:, :j, j] = 1.0
@@ -153,7 +177,7 @@ def _inverse_systems(points: FloatArray, error_var: FloatArray, variogram: Vario
     return inverse
 
 
-def _pairwise_distances(points: FloatArray) -> FloatArray:
+def pairwise_distances(points: FloatArray) -> FloatArray:
     """Distances within each neighbourhood, (u, j, j), from exact coordinate differences.
 
     One coordinate at a time: faster than a (u, j, j, d) difference array, and exact
@@ -182,9 +206,9 @@ class KrigingModel(NeighbourhoodInterpolator):
         Neighbourhood size.
     """
 
-    name: ClassVar[str] = "kriging"
-    chunk_size: ClassVar[int] = 20_000
-    has_kriging_variance: ClassVar[bool] = True
+    name: ClassVar[str] = "kriging-local"
+    chunk_size: int = 20_000
+    has_kriging_variance: bool = True
 
     def __init__(
         self,
