@@ -84,7 +84,7 @@ def sbc_ranks(
     for w, child in enumerate(np.random.SeedSequence(seed).spawn(worlds)):
         draw_seq, sim_seq, cal_seq = child.spawn(3)
         rng = np.random.default_rng(draw_seq)
-        truth = {p.name: p.to_value(float(rng.uniform(*p.bounds))) for p in ranked}
+        truth: dict[str, Any] = {p.name: p.to_value(float(rng.uniform(*p.bounds))) for p in ranked}
         params = replace(base, **truth)
         series = ObservedSeries(
             run(hosts, SpreadState.initial(start), params, days, sim_seq), _START
