@@ -418,12 +418,18 @@ def _towers(hosts: Hosts, prob: FloatArray, tower_prob: FloatArray) -> list[dict
 def _curve(summary: EnsembleSummary, days: int) -> list[dict[str, Any]]:
     counts = summary.towers_blighted
     band = np.quantile(counts, [0.05, 0.95], axis=0)
+    levels = np.round(np.arange(1, 20) * 0.05, 2)
+    ladder = np.quantile(counts, levels, axis=0)
     return [
         {
             "day": day,
             "mean": float(counts[:, day].mean()),
             "p05": float(band[0, day]),
             "p95": float(band[1, day]),
+            "quantiles": {
+                "levels": [float(q) for q in levels],
+                "values": [float(v) for v in ladder[:, day]],
+            },
         }
         for day in range(1, days + 1)
     ]
