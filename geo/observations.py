@@ -6,12 +6,14 @@ Observations are built by trusted adapters (the HTTP/file validators in
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Observation", "Source", "format_utc", "parse_utc"]
+__all__ = ["Observation", "Source", "format_utc", "observation_digest", "parse_utc"]
 
 
 class Source(StrEnum):
@@ -76,6 +78,32 @@ class Observation:
         if self.height_ellipsoid_m is None:
             return [self.lon, self.lat]
         return [self.lon, self.lat, self.height_ellipsoid_m]
+
+
+def observation_digest(observation: Observation) -> str:
+    """``sha256:<hex>`` of an observation's content as the stores keep it.
+
+    Covers the id, the position and every property, with numbers as floats and
+    ``observed_at`` at the stores' millisecond precision, so an observation and its
+    stored copy have the same digest, and any change of content changes it.
+    """
+
+    def number(value: float | None) -> float | None:
+        return None if value is None else float(value)
+
+    content = {
+        "id": observation.id,
+        "coordinates": [float(c) for c in observation.coordinates()],
+        "observed_at": format_utc(observation.observed_at),
+        "intensity": float(observation.intensity),
+        "source": observation.source.value,
+        "confidence": number(observation.confidence),
+        "microbial_balance": number(observation.microbial_balance),
+        "tower_id": observation.tower_id,
+        "tier": observation.tier,
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def format_utc(moment: datetime) -> str:

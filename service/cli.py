@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
+from geo.observations import Source
 from service import cli_forecast
 from service.auth import Role, create_key
 from service.errors import ApiError
@@ -208,9 +209,15 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     """Create an API key; the key is printed on the last line, and only there."""
     from service.app import open_store
 
+    role = Role(args.role)
+    if role is not Role.SENSOR and (args.source or args.tower):
+        console.print("[red]--source and --tower scope sensor keys only[/]")
+        return 2
     store = open_store(_settings(args))
     try:
-        key, record = create_key(store, Role(args.role), args.label)
+        key, record = create_key(
+            store, role, args.label, sources=args.source or None, tower_ids=args.tower or None
+        )
     finally:
         store.close()
     console.print(f"created key {record.key_id} for role {record.role}; it is shown once:")
@@ -305,6 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key (printed on the last line)")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--label", default="")
+    create.add_argument(
+        "--source",
+        action="append",
+        choices=[s.value for s in Source],
+        help="sensor keys: the only source it may report (repeat for more)",
+    )
+    create.add_argument(
+        "--tower",
+        action="append",
+        metavar="TOWER_ID",
+        help="sensor keys: a tower it may report about (repeat for more)",
+    )
     data_arg(create)
     create.set_defaults(func=cmd_keys_create)
 

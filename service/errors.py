@@ -97,6 +97,12 @@ class Forbidden(ApiError):
     status, title, slug = 403, "Forbidden", "forbidden"
 
 
+class Conflict(ApiError):
+    """The request contradicts what is stored (an id taken with other content)."""
+
+    status, title, slug = 409, "Conflict", "conflict"
+
+
 class ResourceNotFound(ApiError):
     """No such resource."""
 

@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from geo.errors import GeoError
 from geo.layer import Tower
 from geo.observations import Observation
-from service.errors import FieldError, InvalidContent
+from service.auth import scope_errors
+from service.errors import Conflict, FieldError, Forbidden, InvalidContent
 from service.settings import Settings
 from service.state import AppState, TowerLayer
-from service.store import IngestResult
+from service.store import ConflictingObservations, IngestResult, KeyRecord
 
 __all__ = [
     "accept_observations",
@@ -84,21 +85,44 @@ def observation_errors(
     return errors
 
 
-def accept_observations(state: AppState, observations: Sequence[Observation]) -> IngestResult:
-    """Check every observation against the district, then store them all or none.
+def accept_observations(
+    state: AppState, observations: Sequence[Observation], key: KeyRecord | None = None
+) -> IngestResult:
+    """Check the observations against the key's scopes and the district, then store
+    them all or none, recording ``key`` as their writer.
 
     Raises
     ------
+    Forbidden
+        Naming each observation outside the key's scopes; nothing is stored.
     InvalidContent
         Listing each refused observation and why; nothing is stored.
+    Conflict
+        Naming each id already stored with other content and that content's digest.
     """
+    outside = scope_errors(key, observations)
+    if outside:
+        raise Forbidden(
+            f"{len(outside)} observation(s) outside this key's scopes; nothing was stored",
+            [FieldError(field, reason) for field, reason in outside[:MAX_REPORTED_ERRORS]],
+        )
     errors = observation_errors(state.settings, state.towers.current(), observations)
     if errors:
         more = "" if len(errors) < MAX_REPORTED_ERRORS else " (first 50 shown)"
         raise InvalidContent(
             f"{len(errors)} problem(s) in the observations{more}; nothing was stored", errors
         )
-    return state.store.add_observations(observations)
+    try:
+        return state.store.add_observations(observations, None if key is None else key.key_id)
+    except ConflictingObservations as exc:
+        raise Conflict(
+            f"{len(exc.conflicts)} id(s) already stored with other content; nothing was "
+            "stored (resend the stored content, or use a new id)",
+            [
+                FieldError(f"features.{i}.id", f"already stored with other content ({digest})")
+                for i, digest in exc.conflicts[:MAX_REPORTED_ERRORS]
+            ],
+        ) from None
 
 
 def check_new_tower(state: AppState, tower: Tower) -> None:

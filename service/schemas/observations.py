@@ -17,6 +17,7 @@ __all__ = [
     "IngestOut",
     "ObservationCollectionIn",
     "ObservationFeatureIn",
+    "ObservationId",
 ]
 
 MAX_FEATURES_PER_REQUEST = 10_000
