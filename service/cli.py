@@ -35,10 +35,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app, open_store
     from service.demo import seed_demo
+    from service.guard.connections import ConnectionGuard
+    from service.guard.http import HttpLimits, fd_bounded, guarded_protocol
     from service.stream.router import STATE_KEY
     from service.stream.server import StreamServer
 
-    settings = _settings(args, host=args.host, port=args.port, demo=args.demo or None)
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        demo=args.demo or None,
+        http_max_connections=args.max_connections,
+        http_max_connections_per_ip=args.max_connections_per_ip,
+    )
     store = open_store(settings)
     if settings.demo:
         with Progress(console=console, transient=True) as bar:
@@ -51,11 +60,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         console.print(f"demo: added {added[0]} towers and {added[1]} observations")
     app = create_app(settings, store)
     console.print(f"store: {settings.store_path}")
+    guard = ConnectionGuard(
+        fd_bounded(settings.http_max_connections), settings.http_max_connections_per_ip
+    )
+    limits = HttpLimits(
+        settings.http_max_header_bytes,
+        settings.http_max_headers,
+        settings.http_header_timeout_s,
+        settings.http_body_timeout_s,
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         proxy_headers=True,
+        # header size and count, head and body timeouts, connection caps: service/guard/
+        http=guarded_protocol(guard, limits),
+        timeout_keep_alive=settings.http_keep_alive_s,
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
@@ -232,6 +253,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="fill an empty store with the demo")
     serve.add_argument("--host", help="bind address (env BLIGHTMAP_HOST)")
     serve.add_argument("--port", type=int, help="port (env BLIGHTMAP_PORT)")
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        help="open connections, idle ones closed first (env BLIGHTMAP_HTTP_MAX_CONNECTIONS)",
+    )
+    serve.add_argument(
+        "--max-connections-per-ip",
+        type=int,
+        help="connections per client IP, 0 = no cap (env BLIGHTMAP_HTTP_MAX_CONNECTIONS_PER_IP)",
+    )
     data_arg(serve)
     serve.set_defaults(func=cmd_serve)
 
