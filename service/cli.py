@@ -37,6 +37,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app, open_store
     from service.demo import seed_demo
+    from service.guard.connections import ConnectionGuard
+    from service.guard.http import HttpLimits, fd_bounded, guarded_protocol
     from service.observability.logs import configure_logging
     from service.stream.router import STATE_KEY
     from service.stream.server import StreamServer
@@ -49,6 +51,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         demo=args.demo or None,
         public_url=args.public_url,
         forwarded_allow_ips=_split(args.forwarded_allow_ips),
+        http_max_connections=args.max_connections,
+        http_max_connections_per_ip=args.max_connections_per_ip,
     )
     store = open_store(settings)
     if settings.demo:
@@ -62,6 +66,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         console.print(f"demo: added {added[0]} towers and {added[1]} observations")
     app = create_app(settings, store)
     console.print(f"store: {settings.store_path}")
+    guard = ConnectionGuard(
+        fd_bounded(settings.http_max_connections), settings.http_max_connections_per_ip
+    )
+    limits = HttpLimits(
+        settings.http_max_header_bytes,
+        settings.http_max_headers,
+        settings.http_header_timeout_s,
+        settings.http_body_timeout_s,
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -71,6 +84,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # X-Forwarded-For/-Proto only from the configured proxies (none by default)
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=list(settings.forwarded_allow_ips) or None,
+        # header size and count, head and body timeouts, connection caps: service/guard/
+        http=guarded_protocol(guard, limits),
+        timeout_keep_alive=settings.http_keep_alive_s,
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
@@ -271,6 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--forwarded-allow-ips",
         help="comma-separated proxy IPs/networks whose X-Forwarded-* headers are trusted "
         "('*' = any; default: none)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        help="open connections, idle ones closed first (env BLIGHTMAP_HTTP_MAX_CONNECTIONS)",
+    )
+    serve.add_argument(
+        "--max-connections-per-ip",
+        type=int,
+        help="connections per client IP, 0 = no cap (env BLIGHTMAP_HTTP_MAX_CONNECTIONS_PER_IP)",
     )
     data_arg(serve)
     serve.set_defaults(func=cmd_serve)

@@ -93,6 +93,23 @@ class Settings(BaseSettings):
     ws_detached_ttl_s: float = Field(120.0, ge=0)
     ws_ping_interval_s: float = Field(20.0, gt=0)
     ws_ping_timeout_s: float = Field(20.0, gt=0)
+    http_max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Largest request head (request line + headers), 431 beyond."
+    )
+    http_max_headers: int = Field(100, ge=10, description="Most header fields (431 beyond).")
+    http_header_timeout_s: float = Field(
+        10.0, gt=0, description="Time to send a request head (408 after; idle: closed)."
+    )
+    http_body_timeout_s: float = Field(
+        60.0, gt=0, description="Time to send a request body after its head (408 after)."
+    )
+    http_keep_alive_s: int = Field(5, ge=1, description="Idle keep-alive connections close (s).")
+    http_max_connections: int = Field(
+        10_000, ge=0, description="Open connections (idle ones are closed first; 0 = no cap)."
+    )
+    http_max_connections_per_ip: int = Field(
+        1_000, ge=0, description="Open connections per client IP (503 beyond; 0 = no cap)."
+    )
     asset_cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Memory for GLB assets.")
     export_max_tiles: int = Field(
         100_000, ge=1, description="Most tiles one export may render (all tile sets together)."
