@@ -44,12 +44,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
-    """Send every log record (ours and uvicorn's) as JSON lines to ``stream`` (stderr).
+    """Send every log record (ours and uvicorn's) as JSON lines to ``stream`` (stdout,
+    where log collectors expect them; the command line's own messages go to stderr).
 
     Replaces the root logger's handlers; uvicorn's loggers propagate to it (start
     uvicorn with ``log_config=None`` so it does not install its own handlers).
     """
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -83,7 +83,8 @@ def test_a_500_is_logged_once_with_its_traceback_and_request_id(
 
 
 def _client_seen(tmp_path: Path, *extra: str) -> str:
-    server = LiveServer(tmp_path, *extra)
+    log = tmp_path / "server.log"
+    server = LiveServer(tmp_path / "data", *extra, log=log)
     server.start()
     try:
         r = httpx.get(
@@ -93,8 +94,7 @@ def _client_seen(tmp_path: Path, *extra: str) -> str:
         assert r.status_code == 200
     finally:
         server.stop()
-    assert server.proc is not None and server.proc.stderr is not None
-    lines = [line for line in server.proc.stderr.read().decode().splitlines() if line]
+    lines = [line for line in log.read_text().splitlines() if line]
     access = [json.loads(line) for line in lines if '"fwd-check"' in line]
     assert len(access) == 1, lines
     client: str = access[0]["client"]
