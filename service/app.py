@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from ar_assets.assets import AssetStore
 from ar_assets.overlays import overlay_message
-from service import health, observability, openapi_docs
+from service import health, observability, openapi_docs, vendor
 from service.auth import resolve_key
 from service.body import BodyLimitMiddleware
 from service.errors import add_exception_handlers
@@ -19,6 +19,7 @@ from service.files import install_spool
 from service.overlays import OverlayPublisher
 from service.routers import (
     assets,
+    docs,
     features,
     fields,
     keys,
@@ -86,6 +87,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version="0.1.0",
         description="Blight in community vertical farms: towers, observations, fields, overlays.",
         lifespan=lifespan,
+        docs_url=None,  # service.routers.docs: vendored, offline
+        redoc_url=None,
     )
     app.state.blightmap = state
     setattr(app.state, STATE_KEY, stream)
@@ -107,8 +110,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     install_spool(app, settings.data_dir)
     install_forecasts(app, state)
     install_exports(app, state)
-    preview.install(app, settings.vendor_dir)
-    webmap.install(app, settings.vendor_dir)
+    vendor.install(app, settings.vendor_dir)
+    preview.install(app)
+    webmap.install(app)
+    docs.install(app)
     openapi_docs.install(app)
     metrics = observability.Metrics()
     metrics.watch(app)

@@ -68,9 +68,13 @@ class Settings(BaseSettings):
     )
     zone_margin_m: float = Field(5.0, ge=0, description="Safety buffer around zones.")
 
-    vendor_dir: Path = Field(
-        Path(__file__).resolve().parents[1] / "node_modules",
-        description="npm packages served to browsers (three.js for /ar-preview).",
+    vendor_dir: Path | None = Field(
+        None,
+        description=(
+            "A node_modules directory of the npm packages served to browsers (three.js,"
+            " MapLibre GL JS, Swagger UI, Redoc); by default those built into the"
+            " package, then the source tree's node_modules."
+        ),
     )
 
     ws_allowed_origins: tuple[str, ...] = Field(
