@@ -13,6 +13,7 @@ from ar_assets.overlays import overlay_message
 from service import health, observability, openapi_docs, vendor
 from service.auth import resolve_key
 from service.body import BodyLimitMiddleware
+from service.cors import PathCorsMiddleware
 from service.errors import add_exception_handlers
 from service.fields import FieldEngine
 from service.files import install_spool
@@ -94,6 +95,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     setattr(app.state, STATE_KEY, stream)
     add_exception_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(PathCorsMiddleware, origins=settings.cors_origins)
     app.include_router(landing.router)
     app.include_router(health.router)
     app.include_router(observability.metrics.router)

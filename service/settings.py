@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         ),
     )
 
+    cors_origins: tuple[str, ...] = Field(
+        ("*",),
+        description="Origins that may fetch /assets and /schemas cross-origin ('*' = any; "
+        "empty = none). Both are public; the rest of the API has no CORS.",
+    )
     ws_allowed_origins: tuple[str, ...] = Field(
         (),
         description="Browser origins allowed on /ws/overlays besides the host ('*' = any).",
