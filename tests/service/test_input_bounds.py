@@ -7,6 +7,7 @@ gave one error per item (a 7 MB one: 27 s, 1.8 GB); a height of 1e300 was accept
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -123,3 +124,21 @@ def test_polygon_rings_are_capped(client: TestClient, keys: dict[str, str]) -> N
     errors = r.json()["errors"]
     assert all(e["field"].startswith("geometry.coordinates") for e in errors)
     assert any("at most 10000 items" in e["reason"] for e in errors)
+
+
+def test_a_tower_44_km_away_is_refused(
+    client: TestClient, keys: dict[str, str], state: AppState
+) -> None:
+    """Before: accepted (within tower_max_distance_m = 50 km); the field's grid then
+    spanned 44 km and took a minute to compute, or failed outright on a diagonal."""
+    far = tower()
+    far["geometry"]["coordinates"] = [5.1214 + 44_000 / 68_600, 52.0907]
+    r = client.post("/collections/towers/items", json=far, headers=auth(keys["admin"]))
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == "geometry"
+    assert re.search(r"stretch the district to 4[34]\.\d km", error["reason"])
+    assert "at most 5.00 km" in error["reason"]
+    assert state.store.get_tower("T-NEW") is None
+    near = client.post("/collections/towers/items", json=tower(), headers=auth(keys["admin"]))
+    assert near.status_code == 201, near.text
