@@ -36,7 +36,16 @@ def test_an_instant_outside_utc_years_cannot_be_formatted() -> None:
         format_utc(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))))
 
 
-@pytest.mark.parametrize("text", ["2026-11-26T10:00:00", "999-06-01T00:00:00Z", "yesterday"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-26T10:00:00",
+        "999-06-01T00:00:00Z",
+        "yesterday",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-05:00",
+    ],
+)
 def test_parse_refuses_naive_or_malformed_text(text: str) -> None:
     with pytest.raises(ValueError):
         parse_utc(text)
