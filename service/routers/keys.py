@@ -147,6 +147,6 @@ class AuditPublic(BaseModel):
 async def audit_log(
     state: StateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[AuditPublic]:
-    """The newest ``limit`` audit records (deleted observations), newest first."""
+    """The newest ``limit`` audit records (deleted observations and towers), newest first."""
     records = await run_in_threadpool(state.store.audit_log, limit)
     return [AuditPublic.model_validate(r, from_attributes=True) for r in records]
