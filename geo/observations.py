@@ -136,9 +136,13 @@ def parse_utc(text: str) -> datetime:
     Raises
     ------
     ValueError
-        If the text is not RFC 3339 or carries no timezone.
+        If the text is not RFC 3339, carries no timezone, or names an instant outside
+        the years 1 to 9999 in UTC (``0001-01-01T00:00:00+01:00``).
     """
     moment = datetime.fromisoformat(text.replace("z", "Z"))
     if moment.tzinfo is None:
         raise ValueError("timestamp must carry a timezone (Z or +hh:mm)")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp lies outside the years 0001 to 9999 in UTC") from None

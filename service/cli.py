@@ -108,12 +108,20 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 
 def cmd_import_towers(args: argparse.Namespace) -> int:
     """Import towers from a GeoJSON, GeoPackage, zipped Shapefile or CSV file."""
+    from geo.errors import OutsideDistrict
     from geo.towers_io import read_towers
     from service.app import open_store
+    from service.ingest import check_import_span
 
     towers = read_towers(Path(args.file), crs=args.crs)
-    store = open_store(_settings(args))
+    settings = _settings(args)
+    store = open_store(settings)
     try:
+        try:
+            check_import_span(settings, store.list_towers(), towers)
+        except OutsideDistrict as exc:
+            console.print(f"[red]import refused[/]: the towers {exc.reason}")
+            return 1
         created, replaced = store.upsert_towers(towers)
     finally:
         store.close()

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from geo.errors import GeoError
+from geo.district import District
+from geo.errors import GeoError, OutsideDistrict
 from geo.layer import Tower
 from geo.observations import Observation
 from service.auth import scope_errors
@@ -20,6 +21,7 @@ from service.store import ConflictingObservations, IngestResult, KeyRecord
 
 __all__ = [
     "accept_observations",
+    "check_import_span",
     "check_new_tower",
     "check_plausible_time",
     "observation_errors",
@@ -126,9 +128,37 @@ def accept_observations(
 
 
 def check_new_tower(state: AppState, tower: Tower) -> None:
-    """Refuse a tower implausibly far from the existing district (swapped lon/lat...)."""
+    """Refuse a tower implausibly far from the existing district (swapped lon/lat...)
+    or one that would stretch it beyond ``district_max_span_m``."""
     district = state.towers.current().district
     if not district.is_empty:
         district.check_tower(
-            tower.footprint_wgs84, "geometry", max_distance_m=state.settings.tower_max_distance_m
+            tower.footprint_wgs84,
+            "geometry",
+            max_distance_m=state.settings.tower_max_distance_m,
+            max_span_m=state.settings.district_max_span_m,
+        )
+
+
+def check_import_span(
+    settings: Settings, stored: Sequence[Tower], imported: Sequence[Tower]
+) -> None:
+    """Refuse an import that would stretch the district beyond ``district_max_span_m``.
+
+    ``imported`` replaces stored towers of the same id. An import that does not widen
+    an already wider district is accepted.
+
+    Raises
+    ------
+    OutsideDistrict
+        Naming the span the district would have.
+    """
+    limit_m = settings.district_max_span_m
+    merged = {t.id: t for t in stored} | {t.id: t for t in imported}
+    after_m = District.from_towers(list(merged.values())).span_m()
+    if after_m > limit_m and after_m > District.from_towers(stored).span_m():
+        raise OutsideDistrict(
+            f"would stretch the district to {after_m / 1000:.1f} km across; at most "
+            f"{limit_m / 1000:.1f} km is accepted (setting district_max_span_m)",
+            "towers",
         )

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     tower_max_distance_m: float = Field(
         50_000.0, gt=0, description="New towers farther than this from the district are refused."
     )
+    district_max_span_m: float = Field(
+        5_000.0,
+        gt=0,
+        description="New towers that would make the district wider or taller than this "
+        "are refused (the field's grid grows with the district's extent).",
+    )
     earliest_time_utc: AwareDatetime = Field(
         datetime(2000, 1, 1, tzinfo=UTC),
         description="observed_at / applied_at before this instant are refused (422).",

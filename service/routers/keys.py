@@ -1,12 +1,12 @@
-"""API key management, for admins."""
+"""Administration: API keys, and the audit log of deletions (admins only)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -129,3 +129,24 @@ def _public(record: KeyRecord) -> KeyPublic:
         if scoped
         else None,
     )
+
+
+class AuditPublic(BaseModel):
+    """One audit record: who (key id), when, what action on which record, and details
+    (for a deletion: the deleted feature and its digest)."""
+
+    seq: int
+    at: datetime
+    key_id: str | None
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+@router.get("/audit", response_model=list[AuditPublic], summary="The audit log, newest first")
+async def audit_log(
+    state: StateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditPublic]:
+    """The newest ``limit`` audit records (deleted observations and towers), newest first."""
+    records = await run_in_threadpool(state.store.audit_log, limit)
+    return [AuditPublic.model_validate(r, from_attributes=True) for r in records]

@@ -74,8 +74,9 @@ async def replace_tower(tower_id: str, request: Request, state: StateDep, key: A
 
 
 @router.delete(f"{_ITEMS}/{{tower_id}}", status_code=204, summary="Delete a tower")
-async def delete_tower(tower_id: str, state: StateDep) -> Response:
-    """Delete a tower (404 if there is none). Its observations are kept."""
-    await run_in_threadpool(state.store.delete_tower, tower_id)
+async def delete_tower(tower_id: str, state: StateDep, key: Admin) -> Response:
+    """Delete a tower (404 if there is none). Its observations are kept; the audit log
+    records who deleted it, when, and the tower as it was."""
+    await run_in_threadpool(state.store.delete_tower, tower_id, _key_id(key))
     state.fields.notify()
     return Response(status_code=204)

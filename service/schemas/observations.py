@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from geo.layer import TOWER_ID_PATTERN
 from geo.observations import Observation, Source
-from service.schemas.geojson import Position, StrictModel
+from service.schemas.geojson import Bbox, Position, StrictModel
 from service.schemas.times import UtcDatetime
 
 __all__ = [
@@ -32,7 +32,7 @@ class PointIn(StrictModel):
 
     type: Literal["Point"]
     coordinates: Position
-    bbox: list[float] | None = None
+    bbox: Bbox | None = None
 
 
 class ObservationPropertiesIn(StrictModel):
@@ -54,7 +54,7 @@ class ObservationFeatureIn(StrictModel):
     id: ObservationId | Annotated[int, Field(ge=0)]
     geometry: PointIn
     properties: ObservationPropertiesIn
-    bbox: list[float] | None = None
+    bbox: Bbox | None = None
 
     def to_observation(self) -> Observation:
         """The domain object."""
@@ -80,7 +80,7 @@ class ObservationCollectionIn(StrictModel):
 
     type: Literal["FeatureCollection"]
     features: list[ObservationFeatureIn] = Field(max_length=MAX_FEATURES_PER_REQUEST)
-    bbox: list[float] | None = None
+    bbox: Bbox | None = None
 
 
 class IngestOut(BaseModel):

@@ -164,8 +164,11 @@ class Store(ABC):
         """Replace an existing tower; raises :class:`NotFound` if it does not exist."""
 
     @abstractmethod
-    def delete_tower(self, tower_id: str) -> None:
-        """Delete a tower; raises :class:`NotFound` if it does not exist."""
+    def delete_tower(self, tower_id: str, key_id: str | None = None) -> None:
+        """Delete a tower, recording who did it in the audit log.
+
+        Raises :class:`NotFound` if it does not exist.
+        """
 
     @abstractmethod
     def upsert_towers(self, towers: Sequence[Tower], key_id: str | None = None) -> tuple[int, int]:

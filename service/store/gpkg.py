@@ -44,6 +44,7 @@ from service.store.gpkg_provenance import (
     observation_feature,
     read_audit,
     read_writer,
+    tower_feature,
     write_audit,
 )
 from service.store.gpkg_rows import (
@@ -240,12 +241,23 @@ class GeoPackageStore(Store):
                 connection.execute(_TOWER_UPDATE, (*row[1:], key_id, tower.id))
                 self._towers_changed(connection)
 
-    def delete_tower(self, tower_id: str) -> None:
-        """Delete a tower; raises :class:`NotFound` if it does not exist."""
+    def delete_tower(self, tower_id: str, key_id: str | None = None) -> None:
+        """Delete a tower, with an audit record (who, when, the deleted tower).
+
+        Raises :class:`NotFound` if it does not exist.
+        """
         with self._write() as connection:
-            cursor = connection.execute("DELETE FROM towers WHERE tower_id = ?", (tower_id,))
-            if cursor.rowcount == 0:
+            row = connection.execute(f"{_TOWER_SELECT} WHERE tower_id = ?", (tower_id,)).fetchone()
+            if row is None:
                 raise NotFound(f"tower {tower_id!r} does not exist")
+            connection.execute("DELETE FROM towers WHERE tower_id = ?", (tower_id,))
+            write_audit(
+                connection,
+                key_id,
+                "delete",
+                f"towers/{tower_id}",
+                tower_feature(tower_from_row(row)),
+            )
             self._towers_changed(connection)
 
     def upsert_towers(self, towers: Sequence[Tower], key_id: str | None = None) -> tuple[int, int]:

@@ -2,7 +2,8 @@
 
 Every feature row carries the ``key_id`` of the API key that wrote it (NULL for the
 command line, the demo, and rows older than schema 4). Deletions are recorded in
-``blightmap_audit`` with who, when and what (the deleted feature and its digest).
+``blightmap_audit`` with who, when and what (the deleted feature; for observations
+also its digest).
 The functions run on a connection inside the store's transactions.
 """
 
@@ -14,11 +15,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from shapely.geometry import mapping
+
+from geo.layer import Tower
 from geo.observations import Observation, format_utc, observation_digest, parse_utc
 from service.store.base import AuditRecord, ConflictingObservations, NotFound
 from service.store.gpkg_rows import OBSERVATION_COLUMNS, observations_from_rows
 
-__all__ = ["check_known", "observation_feature", "read_audit", "read_writer", "write_audit"]
+__all__ = [
+    "check_known",
+    "observation_feature",
+    "read_audit",
+    "read_writer",
+    "tower_feature",
+    "write_audit",
+]
 
 _ID_COLUMNS = {"towers": "tower_id", "observations": "obs_id", "treatments": "treatment_id"}
 # Ids per statement when reading back a batch (SQLite allows 32766 variables).
@@ -55,6 +66,16 @@ def observation_feature(observation: Observation) -> dict[str, Any]:
         "id": observation.id,
         "geometry": {"type": "Point", "coordinates": observation.coordinates()},
         "properties": observation.properties(),
+    }
+
+
+def tower_feature(tower: Tower) -> dict[str, Any]:
+    """The GeoJSON Feature of a tower, as kept in an audit record."""
+    return {
+        "type": "Feature",
+        "id": tower.id,
+        "geometry": mapping(tower.footprint_wgs84),
+        "properties": tower.properties(),
     }
 
 

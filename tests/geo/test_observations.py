@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from geo.observations import format_utc, parse_utc
 
@@ -36,7 +38,32 @@ def test_an_instant_outside_utc_years_cannot_be_formatted() -> None:
         format_utc(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))))
 
 
-@pytest.mark.parametrize("text", ["2026-11-26T10:00:00", "999-06-01T00:00:00Z", "yesterday"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-26T10:00:00",
+        "999-06-01T00:00:00Z",
+        "yesterday",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-05:00",
+    ],
+)
 def test_parse_refuses_naive_or_malformed_text(text: str) -> None:
     with pytest.raises(ValueError):
         parse_utc(text)
+
+
+MOMENTS = st.datetimes(
+    min_value=datetime(1, 1, 1, 0, 0, 0), max_value=datetime(9999, 12, 31, 23, 59, 59, 999_999)
+).map(lambda naive: naive.replace(tzinfo=UTC))
+
+
+@given(MOMENTS, MOMENTS)
+def test_any_two_instants_format_to_fixed_width_text_in_time_order(
+    a: datetime, b: datetime
+) -> None:
+    text_a, text_b = format_utc(a), format_utc(b)
+    assert len(text_a) == len(text_b) == 24
+    assert parse_utc(text_a) == a.replace(microsecond=a.microsecond // 1000 * 1000)
+    if a.replace(microsecond=0) < b.replace(microsecond=0):
+        assert text_a < text_b

@@ -157,3 +157,21 @@ def test_zones_command_writes_a_geopackage(demo_data: Path, tmp_path: Path) -> N
 
 def test_field_command_with_too_few_observations_fails_cleanly(tmp_path: Path) -> None:
     assert main(["field", "--out", str(tmp_path / "x.tif"), "--data", str(tmp_path)]) == 2
+
+
+def test_import_refuses_towers_that_stretch_the_district(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    near = [make_tower(i) for i in range(3)]
+    far = make_tower(9, lon=5.1214 + 44_000 / 68_600, lat=52.0907)
+    src = tmp_path / "towers.geojson"
+    write_towers([*near, far], src)
+    assert main(["import", "towers", str(src), "--data", str(tmp_path / "d")]) == 1
+    assert "stretch the district to 4" in capsys.readouterr().err
+    store = open_store(Settings(data_dir=tmp_path / "d"))
+    try:
+        assert store.list_towers() == []
+    finally:
+        store.close()
+    write_towers(near, src)
+    assert main(["import", "towers", str(src), "--data", str(tmp_path / "d")]) == 0

@@ -154,5 +154,12 @@ def test_an_admin_deletes_an_observation_with_an_audit_record(
     assert record.key_id == key_id(state, keys["admin"])
     assert (record.action, record.target) == ("delete", "observations/obs-2")
     assert record.detail["digest"] == observation_digest(stored)
+    listed = client.get("/audit", headers=auth(keys["admin"]))
+    assert listed.status_code == 200
+    (entry,) = listed.json()
+    assert entry["key_id"] == record.key_id and entry["target"] == "observations/obs-2"
+    assert entry["detail"]["feature"]["id"] == "obs-2"
+    assert client.get("/audit", headers=auth(keys["planner"])).status_code == 403
+    assert client.get("/audit", params={"limit": 0}, headers=auth(keys["admin"])).status_code == 400
     # the id is free again, so a corrected observation can be sent under it
     assert post(client, keys["sensor"], observation(2, intensity=0.7)).status_code == 201

@@ -141,3 +141,20 @@ def test_a_poisoned_store_is_repaired_and_everything_serves(poisoned_dir: Path) 
         assert treatments.status_code == 200
         times = {f["properties"]["applied_at"] for f in treatments.json()["features"]}
         assert times == {"0999-06-01T00:00:00.000Z"}
+
+
+@pytest.mark.parametrize(
+    "interval",
+    ["0001-01-01T00:00:00+01:00/..", "../9999-12-31T23:59:59-05:00"],
+)
+def test_a_query_instant_outside_utc_years_is_400_not_500(
+    interval: str, client: TestClient
+) -> None:
+    r = client.get("/collections/observations/items", params={"datetime": interval})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == "datetime"
+
+
+@pytest.mark.parametrize("interval", ["0001-01-01T00:00:00Z/..", "../9999-12-31T23:59:59.9999Z"])
+def test_query_instants_at_the_calendar_ends_work(interval: str, client: TestClient) -> None:
+    assert client.get("/collections/observations/items", params={"datetime": interval}).is_success

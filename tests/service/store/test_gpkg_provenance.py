@@ -77,6 +77,15 @@ def test_deleting_an_observation_leaves_an_audit_record(store: GeoPackageStore) 
     assert store.get_observation(gone.id) == gone
 
 
+def test_deleting_a_tower_leaves_an_audit_record(store: GeoPackageStore) -> None:
+    store.create_tower(make_tower(3))
+    store.delete_tower("T003", "k-admin")
+    (record,) = store.audit_log()
+    assert (record.key_id, record.action, record.target) == ("k-admin", "delete", "towers/T003")
+    assert record.detail["properties"]["base_height_m"] == make_tower(3).base_height_m
+    assert record.detail["geometry"]["type"] == "Polygon"
+
+
 def test_key_scopes_round_trip(store: GeoPackageStore) -> None:
     scoped = KeyRecord(
         "k1", "sensor", "a" * 64, T, sources=("sensor", "drone"), tower_ids=("T000",)
