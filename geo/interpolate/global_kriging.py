@@ -77,7 +77,7 @@ class _System:
         variogram: Variogram,
     ) -> _System:
         pts = coords[members]
-        cov = variogram.sill - variogram(cdist(pts, pts))
+        cov = variogram.covariance(cdist(pts, pts))
         cov[np.diag_indices_from(cov)] += error_var[members]
         chol = _cholesky(cov, variogram.sill)
         inverse = _solve(chol, np.eye(len(members)))
@@ -88,7 +88,7 @@ class _System:
         return cls(members, pts, chol, inverse, a, b - mu * a, mu, s)
 
     def predict(self, targets: FloatArray, variogram: Variogram) -> tuple[FloatArray, FloatArray]:
-        c = variogram.sill - variogram(cdist(targets, self.coords))
+        c = variogram.covariance(cdist(targets, self.coords))
         estimate = self.mu + c @ self.r
         quad = np.einsum("ij,ij->i", c @ self.inverse, c)  # c^T C^-1 c, one GEMM
         variance = variogram.sill - quad + (1.0 - c @ self.a) ** 2 / self.s
