@@ -36,7 +36,8 @@ TOLERANCE = 1.02
 def served(xy: FloatArray, grey: FloatArray, targets: FloatArray) -> InterpolationResult:
     """The service's path on intensities ``grey / 255`` at 2D ``targets``."""
     p = grey / 255.0
-    samples = Samples.from_arrays(*(xy + ORIGIN).T, p, z_m=np.zeros(len(p)))
+    x, y = (xy + ORIGIN).T
+    samples = Samples.from_arrays(x, y, p, z_m=np.zeros(len(p)))
     extra = np.column_stack((targets + ORIGIN, np.zeros(len(targets))))
     return interpolate(samples, SPEC, extra, method="auto")
 
