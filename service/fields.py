@@ -28,6 +28,7 @@ from geo.interpolate import (
     InterpolationResult,
     KrigingParams,
     SampleOptions,
+    Samples,
     interpolate,
     prepare_samples,
 )
@@ -36,7 +37,7 @@ from service.settings import Settings
 from service.state import TowerLayer, TowerLayerCache
 from service.store import ObservationQuery, Store
 
-__all__ = ["FieldEngine", "FieldSnapshot", "compute_field"]
+__all__ = ["FieldEngine", "FieldSnapshot", "compute_field", "field_samples"]
 
 log = logging.getLogger("blightmap.fields")
 TierKey = tuple[str, int]
@@ -91,15 +92,14 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def compute_field(store: Store, layer: TowerLayer, settings: Settings) -> FieldSnapshot:
-    """Interpolate the current observations and derive per-tier values and zones.
+def field_samples(store: Store, layer: TowerLayer, settings: Settings) -> Samples:
+    """The samples the field interpolates: the window before the newest observation.
 
     Raises
     ------
     TooFewObservations
         When the district has no towers yet or fewer than 3 usable observations.
     """
-    version = store.data_version()
     frame = layer.district.frame
     latest = store.latest_observation_time()
     if frame is None or latest is None:
@@ -113,7 +113,21 @@ def compute_field(store: Store, layer: TowerLayer, settings: Settings) -> FieldS
         half_life_days=settings.field_half_life_days,
         vertical_scale=settings.field_vertical_scale,
     )
-    samples = prepare_samples(observations, frame, layer.index, options, reference_time=latest)
+    return prepare_samples(observations, frame, layer.index, options, reference_time=latest)
+
+
+def compute_field(store: Store, layer: TowerLayer, settings: Settings) -> FieldSnapshot:
+    """Interpolate the current observations and derive per-tier values and zones.
+
+    Raises
+    ------
+    TooFewObservations
+        When the district has no towers yet or fewer than 3 usable observations.
+    """
+    version = store.data_version()
+    samples = field_samples(store, layer, settings)
+    frame = layer.district.frame
+    assert frame is not None  # field_samples refuses a district without towers
     hull = layer.district.hull_local
     spec = GridSpec.covering(
         frame.crs, hull.bounds, settings.field_resolution_m, settings.field_pad_m

@@ -36,7 +36,8 @@ from geo.interpolate.global_kriging import GlobalKrigingModel
 from geo.interpolate.idw import IDWModel, IDWParams
 from geo.interpolate.kriging import KrigingModel, KrigingParams
 from geo.interpolate.samples import Samples, aggregate_duplicates
-from geo.interpolate.transform import EPS_CANDIDATES, LogitTransform, TransformedModel
+from geo.interpolate.selection import select_kriging
+from geo.interpolate.transform import LogitTransform
 from geo.interpolate.validate import CVScores, leave_one_out
 from geo.interpolate.variogram import Variogram, fit_variogram
 
@@ -75,31 +76,10 @@ def _kriged(
     values: FloatArray,
     p: KrigingParams,
 ) -> Interpolator:
-    """``make(values, variogram)``, on logits when the values are intensities.
-
-    Without a given ``logit_eps`` every candidate is fitted and the one with the lowest
-    leave-one-out RMSE of the back-transformed predictions is kept.
-    """
-    if not _logit(values, p):
+    """The best of the candidate variograms and transforms by leave-one-out RMSE."""
+    if len(values) < 2:  # nothing to cross-validate: the usual fit (which will refuse)
         return make(values, _fit(coords, values, p))
-    best: tuple[float, Interpolator] | None = None
-    failure: DegenerateVariogram | None = None
-    for eps in EPS_CANDIDATES if p.logit_eps is None else (p.logit_eps,):
-        transform = LogitTransform(eps)
-        y = transform.forward(values)
-        try:
-            model = TransformedModel(make(y, _fit(coords, y, p)), values, transform)
-        except DegenerateVariogram as exc:
-            failure = exc
-            continue
-        est, _ = model.loo() if len(values) >= 2 else (values, None)
-        rmse = _finite_or_inf(float(np.sqrt(np.mean((est - values) ** 2))))
-        if best is None or rmse < best[0]:
-            best = (rmse, model)
-    if best is None:
-        assert failure is not None
-        raise failure
-    return best[1]
+    return select_kriging(make, coords, values, p, _logit(values, p)).model
 
 
 def _build_kriging(
@@ -108,7 +88,7 @@ def _build_kriging(
     """Seam-free kriging, of logits for intensities."""
 
     def make(y: FloatArray, variogram: Variogram) -> Interpolator:
-        return GlobalKrigingModel(coords, y, weights, variogram, p.max_patch)
+        return GlobalKrigingModel(coords, y, weights, variogram, p.max_patch, p.patch_size)
 
     return _kriged(make, coords, values, p)
 

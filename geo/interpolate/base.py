@@ -19,12 +19,16 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from geo.errors import GeoError
+from geo.interpolate._blocked_knn import knn_blocked
 from geo.interpolate._neighbours import chunks, knn, knn_without_self
 
 __all__ = ["Interpolator", "NeighbourhoodInterpolator"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
+
+_BLOCKED_FROM = 2048
+"""Batches of at least this many targets use :func:`knn_blocked` (same neighbours)."""
 
 
 class Interpolator(Protocol):
@@ -118,8 +122,12 @@ class NeighbourhoodInterpolator(ABC):
             raise GeoError(f"targets must be finite and of shape (m, {d})", "targets")
         est, var = np.empty(len(pts)), np.empty(len(pts))
         for rows in chunks(len(pts), self.chunk_size):
-            dist, idx = knn(self.tree, pts[rows], self.k)
-            est[rows], var[rows] = self.estimate(pts[rows], dist, idx)
+            batch = pts[rows]
+            if len(batch) >= _BLOCKED_FROM:  # clustered targets (grids): shared ball queries
+                dist, idx = knn_blocked(self.tree, self.coords, batch, self.k)
+            else:
+                dist, idx = knn(self.tree, batch, self.k)
+            est[rows], var[rows] = self.estimate(batch, dist, idx)
         return est, var
 
     def loo(self) -> tuple[FloatArray, FloatArray]:

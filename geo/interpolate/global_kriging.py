@@ -4,10 +4,11 @@ Moving-neighbourhood kriging (:mod:`geo.interpolate.kriging`) changes its set of
 samples abruptly from one cell to the next, and the map shows straight seams there.
 Here every target sees the same samples:
 
-* up to :attr:`GlobalKrigingModel.max_patch` samples, **one** ordinary kriging system
-  with all of them (one Cholesky factorization); the field is as smooth as the
-  variogram;
-* with more, the samples' x-y bounding box is cut into square cores; each core grows
+* up to ``max_patch`` samples, **one** ordinary kriging system with all of them (one
+  Cholesky factorization); the field is as smooth as the variogram;
+* with more, the samples' x-y bounding box is cut into square cores of about
+  ``patch_size`` samples (a target costs the square of its systems' sizes, so
+  large patches on large grids are slow); each core grows
   by ``overlap`` of its side into a *patch* solved globally with the samples inside,
   and the patch fields are blended with C1 weights (a smoothstep ramp across the
   overlap, normalised to sum to 1). A blend of smooth fields with smooth weights has
@@ -41,10 +42,10 @@ from scipy.linalg import LinAlgError, cholesky, solve_triangular
 from scipy.spatial.distance import cdist
 
 from geo.errors import GeoError
-from geo.interpolate.kriging import DEFAULT_MAX_PATCH, measurement_error
+from geo.interpolate.kriging import DEFAULT_MAX_PATCH, DEFAULT_PATCH_SIZE, measurement_error
 from geo.interpolate.variogram import Variogram
 
-__all__ = ["DEFAULT_MAX_PATCH", "GlobalKrigingModel"]
+__all__ = ["GlobalKrigingModel"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -60,6 +61,7 @@ class _System:
     members: IndexArray
     coords: FloatArray
     chol: FloatArray
+    inverse: FloatArray
     a: FloatArray
     r: FloatArray
     mu: float
@@ -75,28 +77,26 @@ class _System:
         variogram: Variogram,
     ) -> _System:
         pts = coords[members]
-        cov = variogram.sill - variogram(cdist(pts, pts))
+        cov = variogram.covariance(cdist(pts, pts))
         cov[np.diag_indices_from(cov)] += error_var[members]
         chol = _cholesky(cov, variogram.sill)
-        a = _solve(chol, np.ones(len(members)))
-        b = _solve(chol, values[members])
+        inverse = _solve(chol, np.eye(len(members)))
+        a = inverse.sum(axis=1)
+        b = inverse @ values[members]
         s = float(a.sum())
         mu = float(b.sum()) / s
-        return cls(members, pts, chol, a, b - mu * a, mu, s)
+        return cls(members, pts, chol, inverse, a, b - mu * a, mu, s)
 
     def predict(self, targets: FloatArray, variogram: Variogram) -> tuple[FloatArray, FloatArray]:
-        c = variogram.sill - variogram(cdist(targets, self.coords))
+        c = variogram.covariance(cdist(targets, self.coords))
         estimate = self.mu + c @ self.r
-        v = solve_triangular(self.chol, c.T, lower=True, check_finite=False)
-        variance = variogram.sill - np.einsum("ij,ij->j", v, v) + (1.0 - c @ self.a) ** 2 / self.s
+        quad = np.einsum("ij,ij->i", c @ self.inverse, c)  # c^T C^-1 c, one GEMM
+        variance = variogram.sill - quad + (1.0 - c @ self.a) ** 2 / self.s
         return estimate, np.maximum(variance, 0.0)
 
     def loo(self, values: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Leave-one-out estimates and variances of the members (Dubrule's formulas)."""
-        inv_l = solve_triangular(
-            self.chol, np.eye(len(self.members)), lower=True, check_finite=False
-        )
-        q_diag = np.einsum("ij,ij->j", inv_l, inv_l) - self.a**2 / self.s
+        q_diag = np.diag(self.inverse) - self.a**2 / self.s
         return values[self.members] - self.r / q_diag, 1.0 / q_diag
 
 
@@ -145,7 +145,9 @@ class GlobalKrigingModel:
         As for :class:`~geo.interpolate.base.NeighbourhoodInterpolator`.
     variogram : Variogram
     max_patch : int
-        Up to this many samples: one global system. Above, patches of about this size.
+        Up to this many samples: one global system.
+    patch_size : int
+        Above ``max_patch``: cores of about this many samples each.
     overlap : float
         How far each core grows into its neighbours, as a fraction of its side.
 
@@ -166,7 +168,8 @@ class GlobalKrigingModel:
         weights: npt.ArrayLike,
         variogram: Variogram,
         max_patch: int = DEFAULT_MAX_PATCH,
-        overlap: float = 0.25,
+        patch_size: int = DEFAULT_PATCH_SIZE,
+        overlap: float = 0.2,
     ) -> None:
         self.coords: FloatArray = np.ascontiguousarray(coords, dtype=np.float64)
         self.values: FloatArray = np.ascontiguousarray(values, dtype=np.float64)
@@ -178,16 +181,18 @@ class GlobalKrigingModel:
             raise GeoError("sample coordinates, values and weights must be finite", "samples")
         if max_patch < 2:
             raise GeoError("must be at least 2", "max_patch")
+        if patch_size < 2:
+            raise GeoError("must be at least 2", "patch_size")
         if not (math.isfinite(overlap) and 0.0 < overlap <= 1.0):
             raise GeoError("must be in (0, 1]", "overlap")
         self.variogram = variogram
         self.error_var = measurement_error(self.weights, variogram.nugget)
         self.max_patch = int(max_patch)
+        self.patch_size = int(patch_size)
         self.overlap = float(overlap)
         xy = self.coords[:, :2]
         self._lo, self._hi = xy.min(axis=0), xy.max(axis=0)
-        grown = n * (1.0 + 2.0 * overlap) ** 2  # samples a patch holds per core's worth
-        cells = 1 if n <= max_patch else math.ceil(math.sqrt(grown / max_patch))
+        cells = 1 if n <= max_patch else math.ceil(math.sqrt(n / patch_size))
         self.cells = cells
         self._side = np.maximum((self._hi - self._lo) / cells, 1e-9)
         self._systems: list[tuple[FloatArray, FloatArray, _System]] = []
@@ -295,6 +300,8 @@ class GlobalKrigingModel:
         return {
             **self.variogram.parameters(),
             "solve": "global" if self.cells == 1 else "partition of unity",
+            "patch_size": self.patch_size,
             "patches": self.n_patches,
             "max_patch": self.max_patch,
+            "overlap": self.overlap,
         }

@@ -41,6 +41,7 @@ from geo.interpolate.variogram import MODELS, Variogram
 
 __all__ = [
     "DEFAULT_MAX_PATCH",
+    "DEFAULT_PATCH_SIZE",
     "MAX_ERROR_FACTOR",
     "KrigingModel",
     "KrigingParams",
@@ -54,6 +55,9 @@ IndexArray = NDArray[np.intp]
 
 DEFAULT_MAX_PATCH = 600
 """Most samples solved together by :mod:`~geo.interpolate.global_kriging`."""
+
+DEFAULT_PATCH_SIZE = 150
+"""Samples per core of :mod:`~geo.interpolate.global_kriging` above ``max_patch``."""
 
 MAX_ERROR_FACTOR = 10.0
 """Cap of the measurement-error variance, in nuggets (reached at a weight of 1/11)."""
@@ -83,6 +87,8 @@ class KrigingParams:
         leave-one-out RMSE (on the intensity scale).
     max_patch : int
         Seam-free kriging: most samples in one global system.
+    patch_size : int
+        Seam-free kriging with more samples: samples per blended patch's core.
     """
 
     model: str = "auto"
@@ -92,6 +98,7 @@ class KrigingParams:
     transform: str = "auto"
     logit_eps: float | None = None
     max_patch: int = DEFAULT_MAX_PATCH
+    patch_size: int = DEFAULT_PATCH_SIZE
 
     def __post_init__(self) -> None:
         if self.model != "auto" and self.model not in MODELS:
@@ -109,6 +116,8 @@ class KrigingParams:
             raise GeoError("must be in (0, 0.5)", "logit_eps")
         if self.max_patch < 2:
             raise GeoError("must be at least 2", "max_patch")
+        if self.patch_size < 2:
+            raise GeoError("must be at least 2", "patch_size")
 
 
 def measurement_error(weights: FloatArray, nugget: float) -> FloatArray:

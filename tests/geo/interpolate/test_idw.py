@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -81,7 +79,7 @@ def test_k_is_clipped_to_the_number_of_samples() -> None:
 
 def test_batches_give_the_same_answer() -> None:
     class SmallBatches(IDWModel):
-        chunk_size: ClassVar[int] = 7
+        chunk_size = 7
 
     params = IDWParams(k=6)
     whole = IDWModel(COORDS, VALUES, WEIGHTS, params).predict(TARGETS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pytest
@@ -136,7 +136,7 @@ def test_adding_a_constant_shifts_the_estimate(field: tuple[FloatArray, FloatArr
 
 def test_batches_give_the_same_answer(field: tuple[FloatArray, FloatArray]) -> None:
     class SmallBatches(KrigingModel):
-        chunk_size: ClassVar[int] = 13
+        chunk_size = 13
 
     coords, values = field
     ones = np.ones(len(values))

@@ -1,0 +1,107 @@
+"""Exact k-nearest neighbours of many clustered targets, a block of targets at a time.
+
+A cKDTree answers each target alone. Grid cells come in tight clusters, so here the
+targets are gathered into small x-y blocks; for a block with centre ``c`` whose
+targets lie within ``delta`` of it, the ``k`` nearest samples of any of its targets lie
+within ``R_k(c) + 2 delta`` of ``c`` (triangle inequality: ``R_k(t) <= R_k(c) + delta``),
+so one ball query per block gives a candidate list that surely holds every target's
+neighbours, and a compiled loop picks each target's ``k`` nearest among a few dozen
+candidates. The answer is the same as ``cKDTree.query`` (up to the order of exactly
+equal distances).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+__all__ = ["knn_blocked"]
+
+FloatArray = NDArray[np.float64]
+IndexArray = NDArray[np.intp]
+
+_TARGETS_PER_BLOCK = 64
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick(
+    points: FloatArray,
+    targets: FloatArray,
+    order: IndexArray,
+    starts: IndexArray,
+    cand: IndexArray,
+    cand_ptr: IndexArray,
+    dist: FloatArray,
+    idx: IndexArray,
+) -> None:
+    """For each block's targets, the ``k`` nearest of its candidates, nearest first."""
+    k = dist.shape[1]
+    d = points.shape[1]
+    for b in range(len(starts) - 1):
+        lo, hi = cand_ptr[b], cand_ptr[b + 1]
+        for q in range(starts[b], starts[b + 1]):
+            t = order[q]
+            filled = 0
+            for c in range(lo, hi):
+                p = cand[c]
+                sq = 0.0
+                for ax in range(d):
+                    diff = points[p, ax] - targets[t, ax]
+                    sq += diff * diff
+                if filled == k and sq >= dist[t, k - 1]:
+                    continue
+                j = filled - 1 if filled < k else k - 2
+                while j >= 0 and dist[t, j] > sq:  # insertion into the sorted buffer
+                    dist[t, j + 1] = dist[t, j]
+                    idx[t, j + 1] = idx[t, j]
+                    j -= 1
+                dist[t, j + 1] = sq
+                idx[t, j + 1] = p
+                if filled < k:
+                    filled += 1
+            for j in range(k):
+                dist[t, j] = math.sqrt(dist[t, j])
+
+
+def knn_blocked(
+    tree: cKDTree, points: FloatArray, targets: FloatArray, k: int
+) -> tuple[FloatArray, IndexArray]:
+    """Distances and indices of the ``k`` nearest ``points`` of each target, nearest first.
+
+    ``tree`` is built on ``points``; ``k`` must be at most ``len(points)``.
+    """
+    m, n = len(targets), len(points)
+    lo_t, hi_t = targets[:, :2].min(axis=0), targets[:, :2].max(axis=0)
+    area = max(float(np.prod(np.maximum(hi_t - lo_t, 1e-9))), 1e-18)
+    lo_p, hi_p = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    spacing = math.sqrt(max(float(np.prod(np.maximum(hi_p - lo_p, 1e-9))), 1e-18) * k / n)
+    side = max(min(math.sqrt(area * _TARGETS_PER_BLOCK / m), 0.5 * spacing), 1e-9)
+    cell = np.floor((targets[:, :2] - lo_t) / side).astype(np.int64)
+    key = cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1]
+    order = np.argsort(key, kind="stable")
+    first = np.flatnonzero(np.r_[True, np.diff(key[order]) != 0])
+    starts = np.r_[first, m].astype(np.intp)
+    sums = np.add.reduceat(targets[order], first, axis=0)
+    counts = np.diff(starts)
+    centres = sums / counts[:, None]
+    block_of = np.repeat(np.arange(len(first)), counts)
+    spread = np.sqrt(((targets[order] - centres[block_of]) ** 2).sum(axis=1))
+    delta = np.maximum.reduceat(spread, first)
+    r_k, _ = tree.query(centres, k=[k], workers=-1)
+    balls = tree.query_ball_point(centres, r_k[:, 0] * (1 + 1e-12) + 2.0 * delta + 1e-9, workers=-1)
+    # nearest the centre first: each target's buffer then fills almost in order
+    near_first = [
+        np.asarray(b, dtype=np.intp)[np.argsort(((points[b] - c) ** 2).sum(axis=1))]
+        for b, c in zip(balls, centres, strict=True)
+    ]
+    sizes = np.fromiter((len(b) for b in near_first), dtype=np.intp, count=len(balls))
+    cand_ptr = np.r_[0, np.cumsum(sizes)].astype(np.intp)
+    cand = np.concatenate(near_first).astype(np.intp)
+    dist = np.empty((m, k))
+    idx = np.empty((m, k), dtype=np.intp)
+    _pick(points, targets, order.astype(np.intp), starts, cand, cand_ptr, dist, idx)
+    return dist, idx
