@@ -24,10 +24,15 @@ Records are JSON files ``v<data version>.json`` in a directory next to the store
 written atomically, so a restart loses nothing; a record whose model fingerprint (the
 default :class:`SpreadParams`, the priors and the budget) differs is ignored.
 
-Skill scores (:func:`skill_for`) come from a hindcast
-(:func:`geo.forecast.hindcast.hindcast`) at each of the budget's horizons that the
-history allows; they are cached in the record per threshold, so the same data version
-gives the same skill without recomputing.
+Skill scores (:func:`skill_for`) come from a rolling hindcast
+(:func:`geo.forecast.rolling.rolling_hindcast`): at each of the budget's horizons that
+the history allows, two issue days, each calibrated on its own past only; the spread
+model, growth only and persistence are scored, the process noise and the start law are
+chosen, and :func:`geo.forecast.blend.choose_blend` says what to serve per horizon. They
+are cached in the record per threshold, so the same data version gives the same skill
+(and the same served forecast) without recomputing. Every fitted or updated record also
+carries a posterior predictive check of its last days
+(:func:`geo.forecast.ppc.posterior_predictive_check`).
 
 Budget: ABC runs are cheap but not free, and the job's worker pays for them. A pilot
 of two simulations measures the cost of one, and the number of simulations is cut so
