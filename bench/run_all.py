@@ -18,6 +18,9 @@ for script in (
     "bench_forecast_speed.py",
     "bench_forecast_skill.py",
     "bench_forecast_calibration.py",
+    "bench_forecast_city.py",
+    "bench_forecast_sbc.py",
+    "bench_forecast_worlds.py",
     "bench_tiles.py",
     "bench_exports.py",
 ):

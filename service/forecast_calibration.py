@@ -24,10 +24,15 @@ Records are JSON files ``v<data version>.json`` in a directory next to the store
 written atomically, so a restart loses nothing; a record whose model fingerprint (the
 default :class:`SpreadParams`, the priors and the budget) differs is ignored.
 
-Skill scores (:func:`skill_for`) come from a hindcast
-(:func:`geo.forecast.hindcast.hindcast`) at each of the budget's horizons that the
-history allows; they are cached in the record per threshold, so the same data version
-gives the same skill without recomputing.
+Skill scores (:func:`skill_for`) come from a rolling hindcast
+(:func:`geo.forecast.rolling.rolling_hindcast`): at each of the budget's horizons that
+the history allows, two issue days, each calibrated on its own past only; the spread
+model, growth only and persistence are scored, the process noise and the start law are
+chosen, and :func:`geo.forecast.blend.choose_blend` says what to serve per horizon. They
+are cached in the record per threshold, so the same data version gives the same skill
+(and the same served forecast) without recomputing. Every fitted or updated record also
+carries a posterior predictive check of its last days
+(:func:`geo.forecast.ppc.posterior_predictive_check`).
 
 Budget: ABC runs are cheap but not free, and the job's worker pays for them. A pilot
 of two simulations measures the cost of one, and the number of simulations is cut so
@@ -111,6 +116,9 @@ class CalibrationBudget:
     skill_issues_per_horizon : int
         Issue days of the rolling hindcast per horizon
         (:func:`geo.forecast.rolling.issue_days`).
+    skill_growth_sds : tuple of float
+        Process noises of the growth rate (per day) the hindcast chooses from, by the
+        Brier score of the growth-only forecast (empty: the measured one is kept).
     ppc_runs : int
         Runs of the posterior predictive check.
     seed : int
@@ -128,6 +136,7 @@ class CalibrationBudget:
     skill_simulations: int = 150
     skill_calibrate_days: int = 7
     skill_issues_per_horizon: int = 2
+    skill_growth_sds: tuple[float, ...] = (0.0, 0.1, 0.2, 0.4)
     ppc_runs: int = 40
     seed: int = 0
 
@@ -385,18 +394,20 @@ def calibration_for(
     return record
 
 
-def param_draw(record: CalibrationRecord) -> ParamDraw:
+def param_draw(record: CalibrationRecord, growth_sd_per_day: float | None = None) -> ParamDraw:
     """How each forecast run draws its parameters from ``record``: a particle, and a
     measured growth rate drawn with its standard error and process noise
-    (:func:`geo.forecast.uncertainty.posterior_draw`)."""
+    (:func:`geo.forecast.uncertainty.posterior_draw`); ``growth_sd_per_day`` replaces
+    the measured process noise (e.g. the one the hindcast chose)."""
     growth = record.growth or {}
+    sd = float(growth.get("sd_per_day", 0.0)) if growth_sd_per_day is None else growth_sd_per_day
     if growth.get("source") != "measured" or "growth_rate_per_day" in record.posterior.names:
-        return posterior_draw(record.posterior)
+        return posterior_draw(record.posterior, None, 0.0, sd)
     return posterior_draw(
         record.posterior,
         float(record.posterior.base.growth_rate_per_day),
         float(growth.get("se_per_day", 0.0)),
-        float(growth.get("sd_per_day", 0.0)),
+        sd,
     )
 
 
@@ -519,7 +530,7 @@ def _hindcast(
     scale = min(1.0, budget.max_seconds / max(cost, 1e-9))
     sims = min(sims, max(20, int(sims * scale)))
     runs = min(runs, max(20, int(runs * scale)))
-    pairs = rolling_hindcast(
+    found = rolling_hindcast(
         hosts,
         model_series,
         horizons,
@@ -530,8 +541,11 @@ def _hindcast(
         issues_per_horizon=budget.skill_issues_per_horizon,
         n_simulations=sims,
         accept_fraction=budget.fit_accept_fraction * 2,
+        growth_sds=budget.skill_growth_sds,
+        start_laws=("draw", "zero"),
         progress=progress,
     )
+    pairs = found.pairs
     out: dict[str, Any] = {
         "method": "hindcast",
         "status": "computed",
@@ -547,6 +561,12 @@ def _hindcast(
         "runs": runs,
         "calibration_simulations": sims,
         "limited_by_time": scale < 1.0,
+        "growth_sd_per_day": found.growth_sd_per_day,
+        "start_below_floor": found.start_law,
+        "start_choices": [
+            {"below_floor": law, "growth_sd_per_day": sd, "brier_growth_only": b}
+            for (law, sd), b in found.choice_brier.items()
+        ],
         "horizons": [_served(pairs[h]) for h in horizons if h in pairs],
         "unverified_horizons": [h for h in horizons if h not in pairs],
     }

@@ -4,15 +4,19 @@ Plain glue (picklable inputs -> :mod:`geo.forecast` -> JSON-safe dicts and array
 run in a worker process by :class:`service.forecasts.ForecastManager` and in-process by
 ``blightmap forecast``.
 
-Each ensemble run draws its own spread parameters from the calibrated posterior
-(:meth:`geo.forecast.calibrate.Posterior.sample_params`) and its own start from the
-field's error: run ``r`` takes ``SeedSequence(seed).spawn(runs)[r]``, spawned into the
-parameter draw and the seed of a one-run :func:`geo.forecast.ensemble.ensemble`. Two
-scenarios with the same seed therefore share every random number up to the model's
-own draws (common random numbers), so their difference is mostly the scenario's.
+Each ensemble run draws its own parameters (a particle of the calibrated posterior, a
+growth rate with its error and the process noise the hindcast chose:
+:func:`service.forecast_calibration.param_draw`), its own start and its own observation
+error (:func:`geo.forecast.runs.posterior_runs`): run ``r`` takes
+``SeedSequence(seed).spawn(runs)[r]``. Two scenarios with the same seed therefore share
+every random number up to the model's own draws (common random numbers), so their
+difference is mostly the scenario's.
 
-The start is the interpolated field at each tier with its standard error, except that
-tiers below the calibration's detection floor start healthy (see :func:`_start_arrays`).
+The start is the interpolated field at each tier, drawn with the field's error and
+the reports' noise, and zero below the calibration's detection floor
+(:func:`geo.forecast.runs.reported_start`, the same law as the hindcast's starts).
+What is served on each day (spread model, growth only, persistence or a blend of them)
+is what the rolling hindcast scored best at that horizon (:func:`served_weights`).
 """
 
 from __future__ import annotations
@@ -30,12 +34,18 @@ from shapely.geometry import Point, mapping
 
 from geo.crs import LocalFrame
 from geo.forecast.blend import CANDIDATES, SPREAD_ONLY, serve_mixture, weights_by_day
-from geo.forecast.ensemble import draw_initial
+from geo.forecast.effect import treatment_effect
 from geo.forecast.fronts import forecast_fronts, probability_grid
-from geo.forecast.model import Hosts, SpreadParams, SpreadState
-from geo.forecast.observed import ObservedSeries
+from geo.forecast.model import Hosts, SpreadParams
+from geo.forecast.observed import BelowFloor, ObservedSeries
 from geo.forecast.rolling import without_spread
-from geo.forecast.runs import ParamDraw, RunsSummary, posterior_runs, tower_hits
+from geo.forecast.runs import (
+    ParamDraw,
+    RunsSummary,
+    posterior_runs,
+    reported_start,
+    tower_hits,
+)
 from geo.forecast.scenario import PlannedTreatment, protection_schedule
 from geo.grid import Grid, GridSpec
 from geo.layer import Tower
@@ -168,16 +178,18 @@ def posterior_ensemble(
     protection_by_day: FloatArray,
     progress: Progress | None = None,
     observation_sd: float = 0.0,
+    detection_floor: float = 0.0,
+    below_floor: BelowFloor = "draw",
 ) -> EnsembleSummary:
     """``runs`` model runs, each with parameters from ``draw``, its start drawn from the
-    field's value and error at each host, and its days seen with ``observation_sd``
-    (:func:`geo.forecast.runs.posterior_runs`).
+    field's value ``mean`` and error ``se`` at each host, zero below
+    ``detection_floor`` (:func:`geo.forecast.runs.reported_start`), and its days seen
+    with ``observation_sd`` (:func:`geo.forecast.runs.posterior_runs`).
 
     ``progress`` gets the completed fraction after each run and may raise to stop.
     """
 
-    def start(rng: np.random.Generator) -> SpreadState:
-        return SpreadState.initial(draw_initial(mean, se, rng))
+    start = reported_start(mean, se, detection_floor, below_floor)
 
     return posterior_runs(
         hosts,
@@ -258,6 +270,8 @@ class _Prepared:
     calibration: dict[str, Any]
     skill: dict[str, Any]
     noise_sd: float = 0.0
+    floor: float = 0.0
+    below_floor: BelowFloor = "draw"
 
 
 def _defaults(reason: str) -> dict[str, Any]:
@@ -314,13 +328,17 @@ def _prepare(inputs: ForecastInputs, phases: _Phases) -> _Prepared:
     hosts = Hosts.from_towers(inputs.towers, frame)
     record, calibration, skill = _calibrate(inputs, hosts, phases)
     fixed = SpreadParams()
-    draw: ParamDraw = (lambda rng: fixed) if record is None else param_draw(record)
+    chosen_sd = skill.get("growth_sd_per_day")
+    sd = None if chosen_sd is None else float(chosen_sd)
+    draw: ParamDraw = (lambda rng: fixed) if record is None else param_draw(record, sd)
     floor = record.detection_floor if record is not None else 0.0
     noise = record.noise_sd if record is not None else 0.0
-    mean, se = _start_arrays(hosts, inputs.tier_values, floor)
+    mean, se = _start_arrays(hosts, inputs.tier_values)
+    se = np.sqrt(se**2 + noise**2)  # the field's error and the reports' own
     west, north, res, width, height = inputs.grid
     spec = GridSpec(frame.crs, west, north, res, width, height)
-    return _Prepared(frame, hosts, mean, se, spec, draw, calibration, skill, noise)
+    law: BelowFloor = "zero" if skill.get("start_below_floor") == "zero" else "draw"
+    return _Prepared(frame, hosts, mean, se, spec, draw, calibration, skill, noise, floor, law)
 
 
 def _weights(named: dict[str, Any]) -> tuple[float, float, float]:
@@ -350,12 +368,8 @@ def served_weights(skill: dict[str, Any], days: int) -> list[dict[str, Any]]:
     return out
 
 
-def _run(
-    inputs: ForecastInputs, prep: _Prepared, planned: Planned, progress: Progress | None
-) -> EnsembleSummary:
-    """The served ensemble of ``planned``: the spread runs, mixed with the growth-only
-    runs and persistence by :func:`served_weights`."""
-    days = inputs.horizon_days
+def _schedule(inputs: ForecastInputs, prep: _Prepared, planned: Planned) -> FloatArray:
+    """Protection of each host per day, ``(days + 1, n)``, in [0, 1]."""
     schedule = protection_schedule(
         prep.hosts,
         inputs.towers,
@@ -363,8 +377,18 @@ def _run(
         [PlannedTreatment(day, t) for day, t in planned],
         list(inputs.applied),
         inputs.start,
-        days,
+        inputs.horizon_days,
     )
+    return np.asarray(np.clip(schedule, 0.0, 1.0), dtype=np.float64)
+
+
+def _run(
+    inputs: ForecastInputs, prep: _Prepared, planned: Planned, progress: Progress | None
+) -> EnsembleSummary:
+    """The served ensemble of ``planned``: the spread runs, mixed with the growth-only
+    runs and persistence by :func:`served_weights`."""
+    days = inputs.horizon_days
+    schedule = _schedule(inputs, prep, planned)
     served = served_weights(prep.skill, days)
     weights = [_weights(entry["weights"]) for entry in served]
     need_growth = any(w[1] > 0.0 for w in weights)
@@ -373,7 +397,7 @@ def _run(
     def part(offset: float, width: float) -> Progress | None:
         return None if progress is None else (lambda f: progress(offset + width * f))
 
-    protection = np.clip(schedule, 0.0, 1.0)
+    protection = schedule
 
     def ensemble_of(draw: ParamDraw, offset: float, width: float) -> EnsembleSummary:
         return posterior_ensemble(
@@ -388,6 +412,8 @@ def _run(
             protection,
             part(offset, width),
             observation_sd=prep.noise_sd,
+            detection_floor=prep.floor,
+            below_floor=prep.below_floor,
         )
 
     spread = ensemble_of(prep.draw, 0.0, share)
@@ -545,8 +571,10 @@ def compute_comparison(inputs: ForecastInputs, progress: Progress | None = None)
 
     The result has, per day, the expected blighted towers of each scenario with its
     5-95 % band and the paired difference ``towers_saved`` (baseline minus alternative,
-    per run, then mean and band); and ``saved``: a FeatureCollection of the towers
-    whose last-day probability drops by more than ``inputs.min_drop``.
+    per run, then mean and band); ``saved``: a FeatureCollection of the towers
+    whose last-day probability drops by more than ``inputs.min_drop``; and
+    ``treatment_effect``: which treated towers the treatment can matter to, and which
+    are already certain or out of reach (:func:`geo.forecast.effect.treatment_effect`).
 
     Raises
     ------
@@ -559,6 +587,12 @@ def compute_comparison(inputs: ForecastInputs, progress: Progress | None = None)
     base = _run(inputs, prep, inputs.planned, phases.of("baseline"))
     alt = _run(inputs, prep, inputs.alternative or (), phases.of("alternative"))
     saved = _saved_features(prep, base.tower_probability, alt.tower_probability, inputs.min_drop)
+    extra = _schedule(inputs, prep, inputs.alternative or ()) - _schedule(
+        inputs, prep, inputs.planned
+    )
+    effect = treatment_effect(
+        prep.hosts.tower_ids, prep.hosts.tower_index, base.tower_probability, extra
+    )
     result = _finite(
         {
             "threshold": inputs.threshold,
@@ -567,6 +601,7 @@ def compute_comparison(inputs: ForecastInputs, progress: Progress | None = None)
             "days": _difference(base, alt, days),
             "towers_saved": len(saved),
             "saved": {"type": "FeatureCollection", "features": saved},
+            "treatment_effect": effect,
             "calibration": prep.calibration,
             "skill": prep.skill,
         }

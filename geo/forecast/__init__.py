@@ -18,10 +18,20 @@ Modules:
 - :mod:`~geo.forecast.hindcast`: calibrate up to T-h, forecast h days, score against
   persistence per horizon and per group of hosts (blighted or not at issue), pooled
   over histories (see ``docs/forecast-validation.md``);
+- :mod:`~geo.forecast.runs`: the served ensemble: each run draws its parameters,
+  process noise, start and observation error; a tower is blighted when any tier is;
+- :mod:`~geo.forecast.uncertainty`: growth rate draws and process noise measured from
+  observed slopes;
+- :mod:`~geo.forecast.rolling` and :mod:`~geo.forecast.blend`: the rolling hindcast of
+  the spread model, growth only and persistence, and what is served per horizon;
+- :mod:`~geo.forecast.ppc`, :mod:`~geo.forecast.sbc`: posterior predictive check and
+  simulation-based calibration;
+- :mod:`~geo.forecast.effect`: whether a treatment can matter to the towers it treats;
 - :mod:`~geo.forecast.fronts`: 50 %/90 % probability fronts per day;
 - :mod:`~geo.forecast.scenario`: planned treatments as per-day host protection;
 - :mod:`~geo.forecast.grid_model`: the same spread on the ground grid, cells with a
-  host density (PoPS' representation), vectorised, with process-parallel ensembles.
+  host density (PoPS' representation), vectorised, with process-parallel ensembles (no
+  endpoint runs it).
 
 The service serves it as ``POST /forecasts`` jobs (:mod:`service.forecasts`). The model never
 reads :mod:`geo.demo`, whose simulator is the ground truth forecasts are scored on.

@@ -36,11 +36,12 @@ from geo.errors import InvalidParameter
 from geo.forecast.model import Hosts, SpreadState
 from geo.observations import Observation
 
-__all__ = ["Aggregate", "ObservedSeries", "daily_tier_states", "noise_floor"]
+__all__ = ["Aggregate", "BelowFloor", "ObservedSeries", "daily_tier_states", "noise_floor"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 Aggregate = Literal["latest", "mean"]
+BelowFloor = Literal["draw", "zero"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,7 +133,9 @@ class ObservedSeries:
         """:meth:`filled` as a model state (no exposed hosts)."""
         return SpreadState.initial(self.filled(day))
 
-    def draw_state(self, day: int, rng: np.random.Generator) -> SpreadState:
+    def draw_state(
+        self, day: int, rng: np.random.Generator, below_floor: BelowFloor = "draw"
+    ) -> SpreadState:
         """A starting state drawn from the observation error (no exposed hosts).
 
         Each host's last raw observation ``y`` (``filled(day, raw=True)``, before the
@@ -141,14 +144,18 @@ class ObservedSeries:
         ``detection_floor``: a tier observed just under the floor is infected in some
         runs, one observed at 0 almost never, one above the floor in most. The
         perturbed value stands for the (unobserved) true intensity, so a host may be
-        drawn infected even where the floor hides it. With ``noise_sd == 0`` this is
-        :meth:`state`.
+        drawn infected even where the floor hides it. With ``below_floor="zero"`` a
+        host *observed* below the floor starts at 0 whatever its draw (the floor is
+        trusted: with biased sensors, healthy tiers read just under it). With
+        ``noise_sd == 0`` this is :meth:`state`.
         """
         if self.noise_sd == 0.0:
             return self.state(day)
         y = self.filled(day, raw=True)
         i = np.clip(y + self.noise_sd * rng.standard_normal(self.n), 0.0, 1.0)
         i[i < self.detection_floor] = 0.0
+        if below_floor == "zero":
+            i[y < self.detection_floor] = 0.0
         return SpreadState.initial(i)
 
     def with_detection_floor(self, floor: float, noise_sd: float = 0.0) -> ObservedSeries:

@@ -30,8 +30,9 @@ import numpy.typing as npt
 
 from geo.errors import InvalidParameter
 from geo.forecast.model import Hosts, SpreadParams, SpreadState, run
+from geo.forecast.observed import BelowFloor
 
-__all__ = ["RunsSummary", "posterior_runs", "tower_hits"]
+__all__ = ["RunsSummary", "posterior_runs", "reported_start", "tower_hits"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -63,6 +64,40 @@ class RunsSummary:
     def runs(self) -> int:
         """Number of runs."""
         return int(self.towers_blighted.shape[0])
+
+
+def reported_start(
+    mean: FloatArray, sd: FloatArray, detection_floor: float, below_floor: BelowFloor = "draw"
+) -> StartDraw:
+    """Starting states drawn from reported values: ``i = clip(mean + sd z, 0, 1)``, set
+    to 0 below ``detection_floor`` (the law of
+    :meth:`geo.forecast.observed.ObservedSeries.draw_state`, which the hindcast uses):
+    a tier reported just under the floor is infected in some runs, one reported at 0
+    almost never; with ``below_floor="zero"``, a tier whose ``mean`` is below the
+    floor starts at 0.
+
+    Raises
+    ------
+    InvalidParameter
+        On arrays of different shapes, a negative ``sd`` or a floor outside [0, 1).
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    sd = np.asarray(sd, dtype=np.float64)
+    if mean.shape != sd.shape or mean.ndim != 1:
+        raise InvalidParameter("must be 1-D arrays of one shape", "mean")
+    if not np.all(np.isfinite(sd) & (sd >= 0.0)):
+        raise InvalidParameter("must be finite and >= 0", "sd")
+    if not 0.0 <= detection_floor < 1.0:
+        raise InvalidParameter("must be within [0, 1)", "detection_floor")
+
+    def draw(rng: np.random.Generator) -> SpreadState:
+        i = np.clip(mean + sd * rng.standard_normal(mean.size), 0.0, 1.0)
+        i[i < detection_floor] = 0.0
+        if below_floor == "zero":
+            i[mean < detection_floor] = 0.0
+        return SpreadState.initial(i)
+
+    return draw
 
 
 def tower_hits(hosts: Hosts, hit: BoolArray) -> BoolArray:

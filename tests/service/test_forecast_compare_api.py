@@ -67,9 +67,14 @@ def test_treating_the_top_zones_saves_towers_where_their_probability_drops(
     assert sum(d["towers_saved"]["mean"] for d in days) >= 0.0
     features = result["saved"]["features"]
     assert result["towers_saved"] == len(features) > 0  # the demo's worst zones matter
+    effect = result["treatment_effect"]
+    treated = effect["can_matter"] + effect["already_certain"] + effect["out_of_reach"]
+    assert effect["treated_towers"] == len(treated) > 0
+    assert effect["summary"]
     towers = {
         f["id"]: f for f in cclient.get("/collections/towers/items?limit=1000").json()["features"]
     }
+    assert set(treated) <= set(towers)
     drops = [f["properties"]["drop"] for f in features]
     assert drops == sorted(drops, reverse=True)
     for f in features:

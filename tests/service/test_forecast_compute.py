@@ -15,6 +15,7 @@ from service.forecast_compute import (
     _start_arrays,
     compute_forecast,
     posterior_ensemble,
+    served_weights,
 )
 from service.forecast_inputs import build_inputs
 from service.schemas.forecasts import ForecastIn
@@ -78,3 +79,23 @@ def test_tiers_below_the_detection_floor_start_healthy(inputs: ForecastInputs) -
     assert np.all(floored_mean[low] == 0.0) and np.all(floored_se[low] == 0.0)
     np.testing.assert_array_equal(floored_mean[~low], mean[~low])
     np.testing.assert_array_equal(floored_se[~low], se[~low])
+
+
+def test_served_weights_follow_the_hindcast_and_say_what_is_unverified() -> None:
+    def horizon(h: int, weights: tuple[float, float, float]) -> dict[str, object]:
+        names = ("spread", "growth", "persistence")
+        return {
+            "horizon_days": h,
+            "weights": dict(zip(names, weights, strict=True)),
+            "serves": "x",
+            "reason": f"reason {h}",
+        }
+
+    skill = {"horizons": [horizon(1, (1.0, 0.0, 0.0)), horizon(3, (0.0, 1.0, 0.0))]}
+    days = served_weights(skill, 5)
+    assert [d["serves"] for d in days] == ["spread", "blend", "growth", "growth", "growth"]
+    assert days[1]["weights"] == {"spread": 0.5, "growth": 0.5, "persistence": 0.0}
+    assert [d["verified"] for d in days] == [True, True, True, False, False]
+    assert days[4]["reason"] == "reason 3"
+    none = served_weights({"status": "not computed"}, 2)
+    assert [d["verified"] for d in none] == [False, False]

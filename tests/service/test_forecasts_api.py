@@ -372,6 +372,9 @@ def test_one_day_of_history_forecasts_with_the_prior_defaults(
     assert set(calibration["parameters"]) >= CALIBRATION_PARAMETERS
     assert result["skill"]["status"] == "not computed"
     assert len(result["expected_blighted_towers"]) == 3
+    # what it cannot support it says: the spread model, served without any hindcast
+    assert [d["verified"] for d in result["served"]] == [False] * 3
+    assert all(d["serves"] == "spread" and "no hindcast" in d["reason"] for d in result["served"])
 
 
 @pytest.mark.usefixtures("demo")

@@ -49,6 +49,7 @@ class WorldScore:
     crps: dict[int, float]
     covered: dict[int, bool]
     count: dict[int, int]
+    persistence_count_error: dict[int, int]
     served: list[dict[str, Any]]
     ppc: dict[str, Any] | None
 
@@ -109,7 +110,7 @@ def forecast_world(
     p = np.array([probs.get(i, np.zeros(max(HORIZONS))) for i in ids])
     persisted = _persistence(world, threshold).astype(float)
     issue = world.history_days - 1
-    score: dict[str, dict[int, Any]] = {k: {} for k in ("b", "bp", "p", "o", "c", "cov", "n")}
+    score: dict[str, dict[int, Any]] = {k: {} for k in ("b", "bp", "p", "o", "c", "cov", "n", "pe")}
     for h in HORIZONS:
         truth = world.tower_truth(issue + h, threshold)
         prob = p[:, h - 1]
@@ -122,6 +123,7 @@ def forecast_world(
         score["c"][h] = crps_from_quantiles(np.asarray(q["levels"]), np.asarray(q["values"]), y)
         score["cov"][h] = bool(curve["p05"] <= y <= curve["p95"])
         score["n"][h] = y
+        score["pe"][h] = abs(int(persisted.sum()) - y)
     return WorldScore(
         world.seed,
         score["b"],
@@ -131,6 +133,7 @@ def forecast_world(
         score["c"],
         score["cov"],
         score["n"],
+        score["pe"],
         result.get("served", []),
         result["calibration"].get("posterior_predictive_check"),
     )

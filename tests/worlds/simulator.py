@@ -144,8 +144,14 @@ def _grow(kind: str, rate: np.ndarray, i: np.ndarray) -> np.ndarray:
     return np.minimum(out, 0.999)
 
 
-def _simulate(rng: np.random.Generator, xy: np.ndarray, tower_of: np.ndarray, z: np.ndarray,
-              days: int, lead: int) -> tuple[np.ndarray, dict]:
+def _simulate(
+    rng: np.random.Generator,
+    xy: np.ndarray,
+    tower_of: np.ndarray,
+    z: np.ndarray,
+    days: int,
+    lead: int,
+) -> tuple[np.ndarray, dict]:
     n, t = z.size, xy.shape[0]
     size = np.bincount(tower_of, minlength=t).astype(float)
     dx = xy[None, :, 0] - xy[:, None, 0]
@@ -179,14 +185,26 @@ def _simulate(rng: np.random.Generator, xy: np.ndarray, tower_of: np.ndarray, z:
         new = (i == 0.0) & (rng.random(n) < 1.0 - np.exp(-beta * pressure))
         i = _grow(kind, rate, i)
         i[new] = rng.uniform(0.002, 0.01, int(new.sum()))
-    desc.update(growth=kind, within=within, beta=beta, wind_strength=strength,
-                wind_turn_rad_per_day=turn, lead_days=lead)
+    desc.update(
+        growth=kind,
+        within=within,
+        beta=beta,
+        wind_strength=strength,
+        wind_turn_rad_per_day=turn,
+        lead_days=lead,
+    )
     return truth, desc
 
 
-def _reports(rng: np.random.Generator, towers: list[Tower], tower_of: np.ndarray,
-             level: np.ndarray, xy: np.ndarray, truth: np.ndarray,
-             history: int) -> list[Observation]:
+def _reports(
+    rng: np.random.Generator,
+    towers: list[Tower],
+    tower_of: np.ndarray,
+    level: np.ndarray,
+    xy: np.ndarray,
+    truth: np.ndarray,
+    history: int,
+) -> list[Observation]:
     n = level.size
     sensor = rng.random(n) < rng.uniform(0.35, 0.7)
     gain, offset = rng.uniform(0.85, 1.2, n), rng.uniform(-0.01, 0.03, n)
@@ -199,11 +217,18 @@ def _reports(rng: np.random.Generator, towers: list[Tower], tower_of: np.ndarray
         if day == history - 1:
             moment = FIRST_REPORT + timedelta(days=day, hours=float(rng.uniform(0.5, 11.0)))
         lon, lat = _to_lonlat(*xy[tower_of[h]])
-        out.append(Observation(
-            id=f"{tag}-{h}-{day}-{len(out)}", lon=lon, lat=lat, observed_at=moment,
-            intensity=float(np.clip(value, 0.0, 1.0)), source=source,
-            tower_id=towers[tower_of[h]].id, tier=int(level[h]),
-        ))
+        out.append(
+            Observation(
+                id=f"{tag}-{h}-{day}-{len(out)}",
+                lon=lon,
+                lat=lat,
+                observed_at=moment,
+                intensity=float(np.clip(value, 0.0, 1.0)),
+                source=source,
+                tower_id=towers[tower_of[h]].id,
+                tier=int(level[h]),
+            )
+        )
 
     for day in range(history):
         if 0 < day < history - 1 and rng.random() < 0.1:
@@ -213,8 +238,13 @@ def _reports(rng: np.random.Generator, towers: list[Tower], tower_of: np.ndarray
                 if rng.random() < 0.1:
                     continue
                 true = truth[max(day - lag[h], 0), h]
-                add(h, day, gain[h] * true + offset[h] + noise[h] * rng.standard_normal(),
-                    Source.SENSOR, "s")
+                add(
+                    h,
+                    day,
+                    gain[h] * true + offset[h] + noise[h] * rng.standard_normal(),
+                    Source.SENSOR,
+                    "s",
+                )
         if day % every == 0:
             flown = rng.random(len(towers)) < 0.5
             for h in np.flatnonzero(flown[tower_of]):
