@@ -21,6 +21,7 @@ __all__ = [
     "create_key",
     "digest",
     "resolve_key",
+    "resolve_record",
 ]
 
 KEY_PREFIX = "bm_"
@@ -75,9 +76,14 @@ def create_key(store: Store, role: Role, label: str = "") -> tuple[str, KeyRecor
     return key, record
 
 
-def resolve_key(store: Store, key: str) -> Role | None:
-    """The role of an active key, or ``None`` for an unknown or revoked key."""
+def resolve_record(store: Store, key: str) -> KeyRecord | None:
+    """The record of an active key, or ``None`` for an unknown or revoked key."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
-    record = store.find_key(digest(key))
+    return store.find_key(digest(key))
+
+
+def resolve_key(store: Store, key: str) -> Role | None:
+    """The role of an active key, or ``None`` for an unknown or revoked key."""
+    record = resolve_record(store, key)
     return None if record is None else Role(record.role)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from service.auth import ROLE_PERMISSIONS, Permission, Role, resolve_key
+from service.auth import ROLE_PERMISSIONS, Permission, Role, resolve_record
 from service.errors import Forbidden, Unauthorized
+from service.guard.rate import limit_rate
 from service.state import AppState
 
-__all__ = ["StateDep", "require"]
+__all__ = ["Caller", "StateDep", "authorize", "require"]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -28,22 +30,45 @@ StateDep = Annotated[AppState, Depends(get_state)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def require(permission: Permission) -> Callable[..., object]:
-    """A dependency that lets the request through only with a key granting ``permission``.
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who makes a request: a key's id and role, or nobody (an open read)."""
 
-    Reads (``Permission.READ``) pass without a key when ``open_reads`` is set.
+    key_id: str | None
+    role: Role | None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the key is an admin's (who sees every key's jobs)."""
+        return self.role is Role.ADMIN
+
+
+def authorize(permission: Permission) -> Callable[..., Awaitable[Caller]]:
+    """A dependency giving the :class:`Caller` whose key grants ``permission``.
+
+    Reads (``Permission.READ``) pass without a key when ``open_reads`` is set. Any other
+    permission is a write: it counts against the key's ``rate_limit_writes`` (429).
     """
 
-    async def check(state: StateDep, credentials: Credentials) -> Role | None:
+    async def check(request: Request, state: StateDep, credentials: Credentials) -> Caller:
         if permission is Permission.READ and state.settings.open_reads and credentials is None:
-            return None
+            return Caller(None, None)
         if credentials is None:
             raise Unauthorized("this request needs an API key: Authorization: Bearer <key>")
-        role = await run_in_threadpool(resolve_key, state.store, credentials.credentials)
-        if role is None:
+        record = await run_in_threadpool(resolve_record, state.store, credentials.credentials)
+        if record is None:
             raise Unauthorized("the API key is unknown or revoked")
+        role = Role(record.role)
         if permission not in ROLE_PERMISSIONS[role]:
             raise Forbidden(f"the role '{role.value}' may not do this ({permission.value})")
-        return role
+        if permission is not Permission.READ:
+            limit_rate(request.app.state, "write", record.key_id)
+        return Caller(record.key_id, role)
 
     return check
+
+
+def require(permission: Permission) -> Callable[..., object]:
+    """A dependency that lets the request through only with a key granting ``permission``
+    (route ``dependencies=[...]``; :func:`authorize` where the route needs the caller)."""
+    return authorize(permission)

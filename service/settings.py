@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.guard.rate import check_rate
 
 __all__ = ["Settings"]
 
@@ -81,6 +83,18 @@ class Settings(BaseSettings):
     ws_max_sessions: int = Field(10_000, ge=1)
     ws_max_detached: int = Field(1000, ge=0)
     ws_detached_ttl_s: float = Field(120.0, ge=0)
+    ws_max_sessions_per_key: int = Field(50, ge=1, description="Open sessions per key (4030).")
+    ws_max_messages_per_s: float = Field(
+        100.0, ge=0, description="Client messages per second and connection (4029; 0 = any)."
+    )
+    ws_message_burst: int = Field(200, ge=1, description="Messages allowed at once beyond it.")
+    ws_max_subscribes_per_s: float = Field(
+        2.0, ge=0, description="subscribe messages per second and connection (4029; 0 = any)."
+    )
+    ws_subscribe_burst: int = Field(10, ge=1, description="subscribes allowed at once beyond it.")
+    ws_key_check_interval_s: float = Field(
+        2.0, gt=0, description="Sessions of a revoked key are closed (4031) within this."
+    )
     ws_ping_interval_s: float = Field(20.0, gt=0)
     ws_ping_timeout_s: float = Field(20.0, gt=0)
     http_max_header_bytes: int = Field(
@@ -100,6 +114,22 @@ class Settings(BaseSettings):
     http_max_connections_per_ip: int = Field(
         1_000, ge=0, description="Open connections per client IP (503 beyond; 0 = no cap)."
     )
+    rate_limit_writes: str = Field(
+        "30/second;1200/minute",
+        description="Writes per key (limits notation, ';' between several; '' = none), 429.",
+    )
+    rate_limit_jobs: str = Field(
+        "10/minute", description="Forecast, comparison and export submissions per key, 429."
+    )
+    jobs_max_active_per_key: int = Field(
+        3, ge=1, description="Queued or running jobs per key and kind (forecasts, exports), 429."
+    )
+    forecast_max_jobs: int = Field(
+        100, ge=1, description="Forecast jobs kept; only finished ones are evicted (503 when full)."
+    )
+    export_max_jobs: int = Field(
+        50, ge=1, description="Export jobs kept; only finished ones are evicted (503 when full)."
+    )
     asset_cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Memory for GLB assets.")
     export_max_tiles: int = Field(
         100_000, ge=1, description="Most tiles one export may render (all tile sets together)."
@@ -118,6 +148,11 @@ class Settings(BaseSettings):
         (1, 3, 7), description="Hindcast lead times (days) of the forecasts' skill scores."
     )
     forecast_skill_runs: int = Field(100, ge=10, description="Hindcast ensemble size.")
+
+    @field_validator("rate_limit_writes", "rate_limit_jobs")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return check_rate(value)
 
     @property
     def store_path(self) -> Path:

@@ -197,7 +197,7 @@ def test_ogc_features_core_passes_with_forecast_fronts_listed(
         r = httpx.post(server.url + "/forecasts", json=FORECAST, headers=headers)
         assert r.status_code == 202, r.text
         for _ in range(1200):
-            job = httpx.get(f"{server.url}/forecasts/{r.json()['id']}").json()
+            job = httpx.get(f"{server.url}/forecasts/{r.json()['id']}", headers=headers).json()
             if job["status"] != "queued" and job["status"] != "running":
                 break
             time.sleep(0.1)
