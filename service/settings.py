@@ -92,6 +92,10 @@ class Settings(BaseSettings):
         2.0, ge=0, description="subscribe messages per second and connection (4029; 0 = any)."
     )
     ws_subscribe_burst: int = Field(10, ge=1, description="subscribes allowed at once beyond it.")
+    ws_max_messages_per_key_per_s: float = Field(
+        200.0, ge=0, description="Client messages per second over all of a key's sessions (4029)."
+    )
+    ws_key_message_burst: int = Field(400, ge=1, description="A key's messages at once beyond it.")
     ws_key_check_interval_s: float = Field(
         2.0, gt=0, description="Sessions of a revoked key are closed (4031) within this."
     )

@@ -56,6 +56,8 @@ class HubConfig:
     message_burst: int = 200
     max_subscribes_per_s: float = 2.0
     subscribe_burst: int = 10
+    max_messages_per_key_per_s: float = 200.0
+    key_message_burst: int = 400
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubConfig:

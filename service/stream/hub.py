@@ -51,6 +51,7 @@ from service.stream.protocol import (
     encode_resumed,
     snapshot_parts,
 )
+from service.stream.rate import TokenBucket
 from service.stream.session import Session, SessionState, Stream
 from service.stream.views import LAYER_BITS, View, ViewTable
 
@@ -118,6 +119,9 @@ class OverlayHub:
     max_messages_per_s, message_burst, max_subscribes_per_s, subscribe_burst
         Client messages (and ``subscribe`` messages among them) per second and
         session, beyond a burst: a faster client is closed with 4029. 0: no limit.
+    max_messages_per_key_per_s, key_message_burst
+        The same over all the sessions of one key (kept while the key is idle for
+        less than a full refill, so reconnecting does not reset it).
     cell_m
         Cell size of the anchor index.
     origin_lonlat
@@ -144,6 +148,8 @@ class OverlayHub:
         message_burst: int = 200,
         max_subscribes_per_s: float = 2.0,
         subscribe_burst: int = 10,
+        max_messages_per_key_per_s: float = 200.0,
+        key_message_burst: int = 400,
         cell_m: float = 100.0,
         origin_lonlat: tuple[float, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -163,6 +169,9 @@ class OverlayHub:
         self.message_burst = message_burst
         self.max_subscribes_per_s = max_subscribes_per_s
         self.subscribe_burst = subscribe_burst
+        self.max_messages_per_key_per_s = max_messages_per_key_per_s
+        self.key_message_burst = key_message_burst
+        self._key_buckets: dict[str, TokenBucket] = {}
         self._clock = clock
         self._frame = LocalFrame2D(*origin_lonlat) if origin_lonlat else None
         self._grid = GridIndex(cell_m)
@@ -235,6 +244,7 @@ class OverlayHub:
         """
         now = self._clock()
         self._last_sweep = now
+        self._forget_idle_key_buckets()
         while self._detached:
             stream = next(iter(self._detached.values()))
             if stream.detached_at is not None and now - stream.detached_at <= self.detached_ttl_s:
@@ -523,6 +533,22 @@ class OverlayHub:
             mine = [s for s in self._detached.values() if s.key_id == stream.key_id]
             for old in mine[: max(0, len(mine) - self.max_sessions_per_key)]:
                 self._drop(old)
+
+    def _key_bucket(self, key_id: str | None) -> TokenBucket | None:
+        """The message budget shared by the sessions of ``key_id`` (none without a key)."""
+        if key_id is None or self.max_messages_per_key_per_s <= 0:
+            return None
+        bucket = self._key_buckets.get(key_id)
+        if bucket is None:
+            rate, burst = self.max_messages_per_key_per_s, self.key_message_burst
+            bucket = self._key_buckets[key_id] = TokenBucket(rate, burst, self._clock)
+        return bucket
+
+    def _forget_idle_key_buckets(self) -> None:
+        """Drop the budgets of keys without sessions that would be full again by now."""
+        for key_id in [k for k in self._key_buckets if k not in self._per_key]:
+            if self._key_buckets[key_id].full:
+                del self._key_buckets[key_id]
 
     def _forget(self, session: Session) -> None:
         """Take ``session`` out of the open sessions and its key's count."""

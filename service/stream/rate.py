@@ -32,6 +32,13 @@ class TokenBucket:
         self._tokens = float(self.burst)
         self._last = clock()
 
+    @property
+    def full(self) -> bool:
+        """Whether the bucket has refilled to its burst (it may as well be forgotten)."""
+        if self.rate_per_s <= 0:
+            return True
+        return self._tokens + (self._clock() - self._last) * self.rate_per_s >= self.burst
+
     def take(self) -> bool:
         """Spend one token if there is one; whether there was."""
         if self.rate_per_s <= 0:

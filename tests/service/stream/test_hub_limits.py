@@ -110,3 +110,27 @@ def test_only_the_key_that_opened_a_stream_may_resume_it(hub: OverlayHub) -> Non
     back = hub.connect(Role.VIEWER, "alice")  # the owner still can
     back.receive(subscribe(resume={"epoch": epoch, "offset": 0}))
     assert drain(back)[0] == {"type": "resumed", "epoch": epoch, "offset": 0, "recovered": True}
+
+
+def test_a_keys_budget_spans_its_connections_and_reconnects(
+    make_hub: Callable[..., OverlayHub], clock: FakeClock
+) -> None:
+    hub = make_hub(max_messages_per_key_per_s=10, key_message_burst=20)
+    sessions = [hub.connect(Role.VIEWER, "k1") for _ in range(4)]
+    for i in range(19):  # 19 messages over four connections: within the key's burst
+        sessions[i % 4].receive_data(b'{"type": "ping"}')
+    assert all(s.close_reason is None for s in sessions)
+    sessions[0].receive_data(b'{"type": "ping"}')
+    sessions[1].receive_data(b'{"type": "ping"}')  # the 21st message of the key
+    assert sessions[1].close_reason is not None
+    assert sessions[1].close_reason.code is CloseCode.TOO_MANY_MESSAGES
+    fresh = hub.connect(Role.VIEWER, "k1")  # reconnecting does not refill the budget
+    fresh.receive_data(b'{"type": "ping"}')
+    assert fresh.close_reason is not None
+    other = hub.connect(Role.VIEWER, "k2")  # another key has its own budget
+    other.receive_data(b'{"type": "ping"}')
+    assert other.close_reason is None
+    clock.advance(1.0)  # ten tokens later the key may speak again
+    again = hub.connect(Role.VIEWER, "k1")
+    again.receive_data(b'{"type": "ping"}')
+    assert again.close_reason is None
