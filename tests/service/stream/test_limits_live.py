@@ -37,14 +37,24 @@ def _key(data_dir: Path, role: str) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data = tmp_path_factory.mktemp("stream-limits")
-    _key(data, "admin")  # creates the store
+    admin = _key(data, "admin")  # creates the store
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BLIGHTMAP_WS_MAX_SESSIONS_PER_KEY", "3")
         patch.setenv("BLIGHTMAP_WS_KEY_CHECK_INTERVAL_S", "0.5")
         live = LiveServer(data)
         live.start()
+    live.admin = admin  # type: ignore[attr-defined]
     yield live
     live.stop()
+
+
+def _new_key(server: LiveServer, role: str) -> dict[str, str]:
+    """A new key of ``role`` from ``POST /keys``: ``key`` and ``key_id``."""
+    admin = _bearer(server.admin)  # type: ignore[attr-defined]
+    created = httpx.post(server.url + "/keys", json={"role": role}, headers=admin, timeout=10)
+    assert created.status_code == 201
+    body: dict[str, str] = created.json()
+    return body
 
 
 def _ws_url(server: LiveServer) -> str:
@@ -56,7 +66,7 @@ def _bearer(key: str) -> dict[str, str]:
 
 
 def test_a_move_flood_is_closed_4029_and_healthz_answers_meanwhile(server: LiveServer) -> None:
-    key = _key(server.data_dir, "viewer")
+    key = _new_key(server, "viewer")["key"]
     probes: list[int] = []
     stop = threading.Event()
 
@@ -89,7 +99,7 @@ def test_a_move_flood_is_closed_4029_and_healthz_answers_meanwhile(server: LiveS
 
 
 def test_one_key_holds_at_most_its_session_cap(server: LiveServer) -> None:
-    key, other = _key(server.data_dir, "viewer"), _key(server.data_dir, "viewer")
+    key, other = _new_key(server, "viewer")["key"], _new_key(server, "viewer")["key"]
 
     async def scenario() -> None:
         url = _ws_url(server)
@@ -110,9 +120,8 @@ def test_one_key_holds_at_most_its_session_cap(server: LiveServer) -> None:
 
 
 def test_revoking_a_key_closes_its_live_sessions(server: LiveServer) -> None:
-    admin = _key(server.data_dir, "admin")
-    with httpx.Client(base_url=server.url, headers=_bearer(admin), timeout=5) as http:
-        created = http.post("/keys", json={"role": "viewer"}).json()
+    admin = server.admin  # type: ignore[attr-defined]
+    created = _new_key(server, "viewer")
 
     async def scenario() -> None:
         async with connect(_ws_url(server), additional_headers=_bearer(created["key"])) as ws:
