@@ -7,7 +7,7 @@ second (default 4,000) for ``--seconds``; when the server closes a connection (4
 over ``ws_max_messages_per_s``), it reconnects at once and goes on, as an attacker
 would, keeping up to ``--connections`` sockets; the probes run meanwhile. The figures
 are the probes' latency percentiles (ms), side by side, and what the flood achieved.
-``--unlimited`` runs the flood against a server with the message rate limit off (the
+``--unlimited`` runs the flood against a server with the message rate limits off (the
 behaviour before issue 11), with a probe timeout of 5 s.
 
     .venv/bin/python bench/bench_flood.py [--seconds 10] [--rate 4000] [--unlimited]
@@ -52,8 +52,10 @@ async def _flood(url: str, key: str, rate: float, seconds: float, connections: i
     from websockets.exceptions import ConnectionClosed, InvalidStatus
 
     headers = {"Authorization": f"Bearer {key}"}
-    subscribe = json.dumps({"type": "subscribe", "viewer": _viewer(0), "range_m": 300})
-    moves = [json.dumps({"type": "move", "viewer": _viewer(i % 40)}) for i in range(40)]
+    # the widest view, and moves that jump 25 m each (across the district and back):
+    # every move changes what is near the viewer, so the server computes and sends deltas
+    subscribe = json.dumps({"type": "subscribe", "viewer": _viewer(0), "range_m": 2000})
+    moves = [json.dumps({"type": "move", "viewer": _viewer(25.0 * i - 500)}) for i in range(40)]
     per_conn = rate / connections
     sent, codes = Counter[str](), Counter[int]()
     deadline = time.monotonic() + seconds
@@ -127,7 +129,8 @@ def main() -> None:
         seed_demo(store, 7)
         key = create_key(store, Role.VIEWER)[0]
         store.close()
-        env = {"BLIGHTMAP_WS_MAX_MESSAGES_PER_S": "0"} if args.unlimited else {}
+        unlimited = ("MESSAGES_PER_S", "MESSAGES_PER_KEY_PER_S", "SUBSCRIBES_PER_S")
+        env = {f"BLIGHTMAP_WS_MAX_{n}": "0" for n in unlimited} if args.unlimited else {}
         with Server(Path(tmp), env) as server:
             time.sleep(2.0)  # the first field computation after start
             baseline = _probe(server.url, args.seconds, 5.0)

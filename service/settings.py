@@ -96,6 +96,10 @@ class Settings(BaseSettings):
         200.0, ge=0, description="Client messages per second over all of a key's sessions (4029)."
     )
     ws_key_message_burst: int = Field(400, ge=1, description="A key's messages at once beyond it.")
+    ws_max_connects_per_key_per_s: float = Field(
+        5.0, ge=0, description="New sessions per second of one key (4029; 0 = any)."
+    )
+    ws_connect_burst: int = Field(50, ge=1, description="A key's new sessions at once beyond it.")
     ws_key_check_interval_s: float = Field(
         2.0, gt=0, description="Sessions of a revoked key are closed (4031) within this."
     )

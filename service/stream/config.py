@@ -58,6 +58,8 @@ class HubConfig:
     subscribe_burst: int = 10
     max_messages_per_key_per_s: float = 200.0
     key_message_burst: int = 400
+    max_connects_per_key_per_s: float = 5.0
+    connect_burst: int = 50
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubConfig:

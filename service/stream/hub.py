@@ -122,6 +122,9 @@ class OverlayHub:
     max_messages_per_key_per_s, key_message_burst
         The same over all the sessions of one key (kept while the key is idle for
         less than a full refill, so reconnecting does not reset it).
+    max_connects_per_key_per_s, connect_burst
+        New sessions of one key per second beyond a burst (close 4029): each costs a
+        handshake, a key lookup and a snapshot.
     cell_m
         Cell size of the anchor index.
     origin_lonlat
@@ -150,6 +153,8 @@ class OverlayHub:
         subscribe_burst: int = 10,
         max_messages_per_key_per_s: float = 200.0,
         key_message_burst: int = 400,
+        max_connects_per_key_per_s: float = 5.0,
+        connect_burst: int = 50,
         cell_m: float = 100.0,
         origin_lonlat: tuple[float, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -172,6 +177,9 @@ class OverlayHub:
         self.max_messages_per_key_per_s = max_messages_per_key_per_s
         self.key_message_burst = key_message_burst
         self._key_buckets: dict[str, TokenBucket] = {}
+        self.max_connects_per_key_per_s = max_connects_per_key_per_s
+        self.connect_burst = connect_burst
+        self._connect_buckets: dict[str, TokenBucket] = {}
         self._clock = clock
         self._frame = LocalFrame2D(*origin_lonlat) if origin_lonlat else None
         self._grid = GridIndex(cell_m)
@@ -206,6 +214,12 @@ class OverlayHub:
         if key_id is not None and self._per_key[key_id] >= self.max_sessions_per_key:
             detail = f"this key holds {self.max_sessions_per_key} sessions, the most it may"
             raise HubUnavailable(CloseReason(CloseCode.TOO_MANY_SESSIONS, detail))
+        connects = self._bucket(
+            self._connect_buckets, key_id, self.max_connects_per_key_per_s, self.connect_burst
+        )
+        if connects is not None and not connects.take():
+            detail = f"this key connects faster than {self.max_connects_per_key_per_s:g}/s"
+            raise HubUnavailable(CloseReason(CloseCode.TOO_MANY_MESSAGES, detail))
         session = Session(self, role, key_id)
         self._sessions.add(session)
         if key_id is not None:
@@ -536,19 +550,25 @@ class OverlayHub:
 
     def _key_bucket(self, key_id: str | None) -> TokenBucket | None:
         """The message budget shared by the sessions of ``key_id`` (none without a key)."""
-        if key_id is None or self.max_messages_per_key_per_s <= 0:
+        rate, burst = self.max_messages_per_key_per_s, self.key_message_burst
+        return self._bucket(self._key_buckets, key_id, rate, burst)
+
+    def _bucket(
+        self, buckets: dict[str, TokenBucket], key_id: str | None, rate: float, burst: int
+    ) -> TokenBucket | None:
+        if key_id is None or rate <= 0:
             return None
-        bucket = self._key_buckets.get(key_id)
+        bucket = buckets.get(key_id)
         if bucket is None:
-            rate, burst = self.max_messages_per_key_per_s, self.key_message_burst
-            bucket = self._key_buckets[key_id] = TokenBucket(rate, burst, self._clock)
+            bucket = buckets[key_id] = TokenBucket(rate, burst, self._clock)
         return bucket
 
     def _forget_idle_key_buckets(self) -> None:
         """Drop the budgets of keys without sessions that would be full again by now."""
-        for key_id in [k for k in self._key_buckets if k not in self._per_key]:
-            if self._key_buckets[key_id].full:
-                del self._key_buckets[key_id]
+        for buckets in (self._key_buckets, self._connect_buckets):
+            for key_id in [k for k in buckets if k not in self._per_key]:
+                if buckets[key_id].full:
+                    del buckets[key_id]
 
     def _forget(self, session: Session) -> None:
         """Take ``session`` out of the open sessions and its key's count."""

@@ -134,3 +134,17 @@ def test_a_keys_budget_spans_its_connections_and_reconnects(
     again = hub.connect(Role.VIEWER, "k1")
     again.receive_data(b'{"type": "ping"}')
     assert again.close_reason is None
+
+
+def test_a_key_reconnecting_too_fast_is_refused_4029(
+    make_hub: Callable[..., OverlayHub], clock: FakeClock
+) -> None:
+    hub = make_hub(max_connects_per_key_per_s=5, connect_burst=3)
+    for _ in range(3):
+        hub.connect(Role.VIEWER, "k1").close()
+    with pytest.raises(HubUnavailable) as refused:
+        hub.connect(Role.VIEWER, "k1")
+    assert refused.value.close.code is CloseCode.TOO_MANY_MESSAGES
+    hub.connect(Role.VIEWER, "k2")
+    clock.advance(0.2)  # one more token
+    hub.connect(Role.VIEWER, "k1")
