@@ -25,7 +25,7 @@ from service.stream.geometry import LocalFrame2D
 
 __all__ = ["WatchOptions", "stream_url", "watch"]
 
-_RETRY_CODES = {1001, 1006, 1011, 1012, 1013}  # worth reconnecting (and resuming)
+_RETRY_CODES = {1001, 1006, 1011, 1012, 1013, 4029, 4030}  # worth reconnecting, backing off
 
 
 @dataclass(frozen=True, slots=True)
