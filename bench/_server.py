@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -18,9 +19,11 @@ def free_port() -> int:
 
 
 class Server:
-    """A server process for the data directory ``data_dir``."""
+    """A server process for the data directory ``data_dir``; ``env``: ``BLIGHTMAP_*``
+    settings (a benchmark measures throughput, so per-key write limits are off)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        settings = {"BLIGHTMAP_RATE_LIMIT_WRITES": "", **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
@@ -36,6 +39,7 @@ class Server:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, **settings},
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

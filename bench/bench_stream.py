@@ -108,15 +108,17 @@ def serve_hub(port: int, send_timeout_s: float) -> None:
     import uvicorn
 
     from service.auth import Role
+    from service.stream.access import Identity
     from service.stream.config import StreamConfig
     from service.stream.hub import OverlayHub
     from service.stream.router import STATE_KEY, router
     from service.stream.runtime import StreamRuntime
     from service.stream.server import StreamServer
 
-    hub = OverlayHub(serialize, origin_lonlat=ORIGIN)
+    # every client uses the one key "bench": no per-key session cap in a benchmark
+    hub = OverlayHub(serialize, origin_lonlat=ORIGIN, max_sessions_per_key=1_000_000)
     config = StreamConfig(send_timeout_s=send_timeout_s, auth_timeout_s=60)
-    runtime = StreamRuntime(hub, config, lambda key: Role.VIEWER)  # any key: a benchmark
+    runtime = StreamRuntime(hub, config, lambda key: Identity(key, Role.VIEWER))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -11,12 +11,13 @@ from fastapi import FastAPI
 from ar_assets.assets import AssetStore
 from ar_assets.overlays import overlay_message
 from service import health, observability, openapi_docs, vendor
-from service.auth import resolve_key
 from service.body import BodyLimitMiddleware
 from service.cors import PathCorsMiddleware
 from service.errors import add_exception_handlers
 from service.fields import FieldEngine
 from service.files import install_spool
+from service.guard.rate import STATE_KEY as RATES_KEY
+from service.guard.rate import KeyRateLimits
 from service.overlays import OverlayPublisher
 from service.routers import (
     assets,
@@ -39,6 +40,7 @@ from service.settings import Settings
 from service.state import AppState, TowerLayerCache
 from service.store import Store
 from service.store.gpkg import GeoPackageStore
+from service.stream.access import active_key_ids, identify
 from service.stream.config import StreamConfig, build_hub
 from service.stream.router import STATE_KEY
 from service.stream.router import router as stream_router
@@ -70,7 +72,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     stream = StreamRuntime(
         build_hub(settings, overlay_message),
         StreamConfig.from_settings(settings),
-        partial(resolve_key, store),
+        partial(identify, store),
+        partial(active_key_ids, store),
     )
     state.fields.subscribe(OverlayPublisher(stream.hub, state.assets))
 
@@ -93,6 +96,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.blightmap = state
     setattr(app.state, STATE_KEY, stream)
+    rates = {"write": settings.rate_limit_writes, "job": settings.rate_limit_jobs}
+    setattr(app.state, RATES_KEY, KeyRateLimits(rates))
     add_exception_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(PathCorsMiddleware, origins=settings.cors_origins)

@@ -109,6 +109,26 @@ class ResourceNotFound(ApiError):
     status, title, slug = 404, "Not found", "not-found"
 
 
+class TooManyRequests(ApiError):
+    """A per-key rate limit or quota is exhausted: try again after ``retry_after_s``."""
+
+    status, title, slug = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(max(1, retry_after_s))}
+
+
+class ServiceBusy(ApiError):
+    """The service holds as much work as it may (a full job table): try again later."""
+
+    status, title, slug = 503, "Service busy", "service-busy"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(max(1, retry_after_s))}
+
+
 class UnsupportedMediaType(ApiError):
     """The body is not of a media type the endpoint accepts."""
 

@@ -5,10 +5,12 @@
 (the work is numpy, zlib, GDAL and Agg rendering, which release the GIL for most of
 their time, so the event loop stays responsive; a process pool would have to pickle
 the whole field and district for every job), writes the files under
-``<data_dir>/exports/<job id>/``, and keeps the newest ``max_jobs`` jobs (older jobs'
-files are deleted with them; so are job directories left by an earlier run).
-Cancelling sets an event that the job's progress callback checks between tiles and
-between files; a cancelled or failed job's files are removed.
+``<data_dir>/exports/<job id>/``, and keeps its jobs in a
+:class:`~service.job_table.JobTable` (owners, a per-key quota, at most ``max_jobs``: a
+finished job evicted to make room takes its files with it; so do job directories left
+by an earlier run). Dismissing a job (``DELETE``, OGC API - Processes) takes it out of
+the table: a queued or running job is cancelled (an event its progress callback checks
+between tiles and between files), and its files, or a finished job's, are removed.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import logging
 import shutil
 import threading
 import uuid
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,14 +30,16 @@ from anyio import to_thread
 from geo.export import ExportData, ExportSpec
 from geo.export.bundle import ExportedFile, run_export
 from geo.export.spec import MAX_TILES
+from service.deps import Caller
 from service.fields import FieldSnapshot
+from service.job_table import ACTIVE, JobTable
 from service.print_worker import write_pdf_isolated
 from service.state import TowerLayer
 
 __all__ = ["ExportJob", "ExportManager", "JobStatus", "export_data"]
 
 log = logging.getLogger("blightmap.exports")
-JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "dismissed"]
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -69,6 +72,7 @@ class ExportJob:
     data_version: int
     created_at: datetime
     directory: Path
+    owner: str | None = None
     status: JobStatus = "queued"
     progress: int = 0
     files: list[ExportedFile] = field(default_factory=list)
@@ -113,27 +117,47 @@ class ExportManager:
     """Runs export jobs in worker threads and keeps a bounded job table."""
 
     def __init__(
-        self, root: Path, max_workers: int = 1, max_jobs: int = 50, max_tiles: int = MAX_TILES
+        self,
+        root: Path,
+        max_workers: int = 1,
+        max_jobs: int = 50,
+        max_tiles: int = MAX_TILES,
+        max_active_per_owner: int = 3,
     ) -> None:
         self._root = root
         self._max_tiles = max_tiles
         _remove_stale(root)
-        self._max_jobs = max(1, max_jobs)
-        self._jobs: OrderedDict[str, ExportJob] = OrderedDict()
+        self._jobs: JobTable[ExportJob] = JobTable(
+            "export", max_jobs, max_active_per_owner, _remove_files
+        )
         self._pool = ThreadPoolExecutor(max(1, max_workers), thread_name_prefix="export")
         self._lock = threading.Lock()
 
     def get(self, job_id: str) -> ExportJob | None:
-        """The job with this id, if still in the table."""
+        """The job with this id, if still in the table (whoever owns it)."""
         return self._jobs.get(job_id)
 
-    def submit(self, request: dict[str, Any], spec: ExportSpec, data: ExportData) -> ExportJob:
-        """Queue a new job writing ``spec`` of ``data``; it starts when a worker is free."""
+    def visible(self, job_id: str, caller: Caller) -> ExportJob | None:
+        """The job if ``caller`` owns it or is an admin."""
+        return self._jobs.visible(job_id, caller)
+
+    def submit(
+        self,
+        request: dict[str, Any],
+        spec: ExportSpec,
+        data: ExportData,
+        owner: str | None = None,
+    ) -> ExportJob:
+        """Queue a new job of ``owner`` writing ``spec`` of ``data``; it starts when a worker
+        is free. Raises 429 past the owner's quota, 503 when the table is full of
+        unfinished jobs (:meth:`JobTable.make_room`)."""
+        self._jobs.make_room(owner)
         job_id = uuid.uuid4().hex
-        job = ExportJob(job_id, request, data.data_version, datetime.now(UTC), self._root / job_id)
+        job = ExportJob(
+            job_id, request, data.data_version, datetime.now(UTC), self._root / job_id, owner
+        )
         job.future = self._pool.submit(self._run, job, spec, data)
-        self._jobs[job.id] = job
-        self._trim()
+        self._jobs.add(job)
         return job
 
     def _run(self, job: ExportJob, spec: ExportSpec, data: ExportData) -> list[ExportedFile]:
@@ -165,37 +189,38 @@ class ExportManager:
         shutil.rmtree(job.directory, ignore_errors=True)
         return []
 
-    def _trim(self) -> None:
-        while len(self._jobs) > self._max_jobs:
-            _, old = self._jobs.popitem(last=False)
-            self._stop(old)
-            if old.status not in ("queued", "running"):
-                shutil.rmtree(old.directory, ignore_errors=True)
-
-    def _stop(self, job: ExportJob) -> None:
+    def _stop(self, job: ExportJob, status: JobStatus = "cancelled") -> bool:
+        """Stop ``job`` if unfinished and give it ``status``; whether it was unfinished."""
         with self._lock:
-            if job.status in ("queued", "running"):
+            active = job.status in ACTIVE
+            if active:
                 job.cancel.set()
-                job.status = "cancelled"
                 if job.future is not None:
                     job.future.cancel()  # a queued job never starts; a running one stops
+            if active or status == "dismissed":
+                job.status = status
+            return active
 
-    def cancel(self, job_id: str) -> ExportJob | None:
-        """Cancel a queued or running job (finished jobs stay as they are).
+    async def dismiss(self, job_id: str) -> ExportJob | None:
+        """Take the job out of the table and remove its files (OGC API - Processes dismiss).
 
-        The status says ``cancelled`` at once; a running job stops at its next progress
-        step and its files are removed.
+        A queued or running job is cancelled first; it stops at its next progress step
+        and removes what it wrote. The job, with status ``dismissed``, is returned once.
         """
-        job = self._jobs.get(job_id)
-        if job is not None:
-            self._stop(job)
+        job = self._jobs.remove(job_id)
+        if job is not None and not self._stop(job, "dismissed"):
+            await to_thread.run_sync(_remove_files, job)
         return job
 
     async def aclose(self) -> None:
         """Cancel every job and wait for the workers to stop."""
-        for job in self._jobs.values():
+        for job in self._jobs:
             self._stop(job)
         await to_thread.run_sync(lambda: self._pool.shutdown(wait=True, cancel_futures=True))
+
+
+def _remove_files(job: ExportJob) -> None:
+    shutil.rmtree(job.directory, ignore_errors=True)
 
 
 def _remove_stale(root: Path) -> None:

@@ -4,8 +4,11 @@
 with the "spawn" start method, safe beside the service's threads), so the event loop
 stays responsive; progress comes back through a ``multiprocessing.Manager`` value that
 an asyncio task polls, and cancellation is a managed event the worker checks after
-every ABC simulation and every ensemble run. Jobs are cached by ``(data_version, kind,
-canonical request JSON)`` and the table keeps the newest ``max_jobs`` jobs.
+every ABC simulation and every ensemble run. Jobs are cached per submitting key by
+``(data_version, kind, canonical request JSON)``, and kept in a
+:class:`~service.job_table.JobTable` (owners, a per-key quota, at most ``max_jobs``,
+only finished jobs evicted). Dismissing a job (``DELETE``) cancels it if unfinished
+and removes it from the table.
 
 A job is a forecast (``kind="forecast"``) or a comparison of two scenarios
 (``kind="compare"``). The latest finished forecast's fronts are also written to
@@ -23,7 +26,6 @@ import logging
 import multiprocessing
 import os
 import uuid
-from collections import OrderedDict
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +37,7 @@ from anyio import to_thread
 
 from geo.grid import Grid
 from service.child_process import die_with_parent
+from service.deps import Caller
 from service.forecast_compute import (
     FRONT_LEVELS,
     ForecastInputs,
@@ -42,6 +45,7 @@ from service.forecast_compute import (
     compute_comparison,
     compute_forecast,
 )
+from service.job_table import ACTIVE, JobTable
 
 __all__ = [
     "FRONT_LEVELS",
@@ -56,9 +60,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("blightmap.forecasts")
-JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "dismissed"]
 JobKind = Literal["forecast", "compare"]
 _POLL_S = 0.1
+_STOPPED = ("cancelled", "dismissed")
 
 
 class _Cancelled(Exception):
@@ -120,6 +125,7 @@ class ForecastJob:
     error: str | None = None
     output: ForecastOutput | None = field(default=None, repr=False)
     finished_at: datetime | None = None
+    owner: str | None = None
     cancel: Any = field(default=None, repr=False)
     future: Future[ForecastOutput] | None = field(default=None, repr=False)
 
@@ -158,12 +164,15 @@ class ForecastManager:
     """
 
     def __init__(
-        self, max_workers: int = 1, max_jobs: int = 100, data_dir: Path | None = None
+        self,
+        max_workers: int = 1,
+        max_jobs: int = 100,
+        data_dir: Path | None = None,
+        max_active_per_owner: int = 3,
     ) -> None:
         self._max_workers = max(1, max_workers)
-        self._max_jobs = max(1, max_jobs)
         self._data_dir = data_dir
-        self._jobs: OrderedDict[str, ForecastJob] = OrderedDict()
+        self._jobs: JobTable[ForecastJob] = JobTable("forecast", max_jobs, max_active_per_owner)
         self._tasks: set[asyncio.Task[None]] = set()
         self._pool: ProcessPoolExecutor | None = None
         self._sync: SyncManager | None = None
@@ -181,13 +190,21 @@ class ForecastManager:
         return self._pool, self._sync
 
     def get(self, job_id: str) -> ForecastJob | None:
-        """The job with this id, if still in the table."""
+        """The job with this id, if still in the table (whoever owns it)."""
         return self._jobs.get(job_id)
 
-    def find(self, key: str) -> ForecastJob | None:
-        """A queued, running or done job for this cache key."""
-        for job in reversed(self._jobs.values()):
-            if job.key == key and job.status in ("queued", "running", "done"):
+    def visible(self, job_id: str, caller: Caller) -> ForecastJob | None:
+        """The job if ``caller`` owns it or is an admin."""
+        return self._jobs.visible(job_id, caller)
+
+    def find(self, key: str, owner: str | None = None) -> ForecastJob | None:
+        """A queued, running or done job of ``owner`` for this cache key."""
+        for job in reversed(list(self._jobs)):
+            if (
+                job.key == key
+                and job.owner == owner
+                and job.status in ("queued", "running", "done")
+            ):
                 return job
         return None
 
@@ -197,32 +214,30 @@ class ForecastManager:
         data_version: int,
         inputs: ForecastInputs,
         kind: JobKind = "forecast",
+        owner: str | None = None,
     ) -> tuple[ForecastJob, bool]:
-        """The job for ``request`` of ``kind`` on ``data_version``: an existing one, or a
-        new one. Returns the job and whether it was created."""
+        """The job of ``owner`` for ``request`` of ``kind`` on ``data_version``: an existing
+        one, or a new one. Returns the job and whether it was created. Raises 429 past
+        the owner's quota, 503 when the table is full of unfinished jobs."""
         key = canonical_key(data_version, kind, request)
-        existing = self.find(key)
+        existing = self.find(key, owner)
         if existing is not None:
             return existing, False
+        self._jobs.make_room(owner)
         pool, sync = await to_thread.run_sync(self._start)
+        self._jobs.make_room(owner)  # again: other submissions ran meanwhile
         percent, cancel = sync.Value("i", 0), sync.Event()
         job = ForecastJob(uuid.uuid4().hex, key, kind, request, data_version, datetime.now(UTC))
-        job.cancel = cancel
+        job.owner, job.cancel = owner, cancel
         job.future = pool.submit(_work, kind, inputs, percent, cancel)
-        self._jobs[job.id] = job
-        self._trim()
+        self._jobs.add(job)
         task = asyncio.get_running_loop().create_task(self._follow(job, percent))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job, True
 
-    def _trim(self) -> None:
-        while len(self._jobs) > self._max_jobs:
-            _, old = self._jobs.popitem(last=False)
-            self._stop(old)
-
     def _stop(self, job: ForecastJob) -> None:
-        if job.status in ("queued", "running"):
+        if job.status in ACTIVE:
             job.status = "cancelled"
             if job.cancel is not None:
                 with contextlib.suppress(Exception):
@@ -235,23 +250,19 @@ class ForecastManager:
         waiter = asyncio.wrap_future(job.future)
         while not waiter.done():
             await asyncio.wait({waiter}, timeout=_POLL_S)
-            if job.status == "cancelled":
-                continue
-            with contextlib.suppress(Exception):
-                value = int(percent.value)
-                if value > 0:
-                    job.status = "running"
-                job.progress = max(job.progress, value)
+            if job.status not in _STOPPED:
+                _read_progress(job, percent)
         try:
             output = waiter.result()
         except (CancelledError, _Cancelled):
-            job.status = "cancelled"
+            if job.status != "dismissed":
+                job.status = "cancelled"
         except Exception as exc:  # the job resource reports it; the service goes on
-            if job.status != "cancelled":
+            if job.status not in _STOPPED:
                 log.warning("forecast %s failed: %s", job.id, exc)
                 job.status, job.error = "failed", _reason(exc)
         else:
-            if job.status != "cancelled":
+            if job.status not in _STOPPED:
                 job.output, job.finished_at = output, datetime.now(UTC)
                 job.status, job.progress, job.result = "done", 100, output.result
                 if job.kind == "forecast":
@@ -277,16 +288,19 @@ class ForecastManager:
             return None
         return job.id, job.data_version, job.output.grids()
 
-    def cancel(self, job_id: str) -> ForecastJob | None:
-        """Cancel a queued or running job (finished jobs stay as they are)."""
-        job = self._jobs.get(job_id)
+    def dismiss(self, job_id: str) -> ForecastJob | None:
+        """Take the job out of the table, cancelling it if unfinished (OGC API - Processes
+        dismiss); it is returned once, with status ``dismissed``. The latest finished
+        forecast's published layer (fronts, tiles) stays until a newer one finishes."""
+        job = self._jobs.remove(job_id)
         if job is not None:
             self._stop(job)
+            job.status = "dismissed"
         return job
 
     async def aclose(self) -> None:
         """Cancel every job, stop the worker processes and the manager."""
-        for job in self._jobs.values():
+        for job in self._jobs:
             self._stop(job)
         pool, sync = self._pool, self._sync
         self._pool = self._sync = None
@@ -297,6 +311,15 @@ class ForecastManager:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if sync is not None:
             await to_thread.run_sync(sync.shutdown)
+
+
+def _read_progress(job: ForecastJob, percent: Any) -> None:
+    """Copy the worker's percentage (a managed value) into ``job``."""
+    with contextlib.suppress(Exception):
+        value = int(percent.value)
+        if value > 0:
+            job.status = "running"
+        job.progress = max(job.progress, value)
 
 
 def _reason(exc: Exception) -> str:

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.guard.rate import check_rate
 
 __all__ = ["Settings"]
 
@@ -106,6 +108,26 @@ class Settings(BaseSettings):
     ws_max_sessions: int = Field(10_000, ge=1)
     ws_max_detached: int = Field(1000, ge=0)
     ws_detached_ttl_s: float = Field(120.0, ge=0)
+    ws_max_sessions_per_key: int = Field(50, ge=1, description="Open sessions per key (4030).")
+    ws_max_messages_per_s: float = Field(
+        100.0, ge=0, description="Client messages per second and connection (4029; 0 = any)."
+    )
+    ws_message_burst: int = Field(200, ge=1, description="Messages allowed at once beyond it.")
+    ws_max_subscribes_per_s: float = Field(
+        2.0, ge=0, description="subscribe messages per second and connection (4029; 0 = any)."
+    )
+    ws_subscribe_burst: int = Field(10, ge=1, description="subscribes allowed at once beyond it.")
+    ws_max_messages_per_key_per_s: float = Field(
+        200.0, ge=0, description="Client messages per second over all of a key's sessions (4029)."
+    )
+    ws_key_message_burst: int = Field(400, ge=1, description="A key's messages at once beyond it.")
+    ws_max_connects_per_key_per_s: float = Field(
+        5.0, ge=0, description="New sessions per second of one key (4029; 0 = any)."
+    )
+    ws_connect_burst: int = Field(50, ge=1, description="A key's new sessions at once beyond it.")
+    ws_key_check_interval_s: float = Field(
+        2.0, gt=0, description="Sessions of a revoked key are closed (4031) within this."
+    )
     ws_ping_interval_s: float = Field(20.0, gt=0)
     ws_ping_timeout_s: float = Field(20.0, gt=0)
     http_max_header_bytes: int = Field(
@@ -124,6 +146,22 @@ class Settings(BaseSettings):
     )
     http_max_connections_per_ip: int = Field(
         1_000, ge=0, description="Open connections per client IP (503 beyond; 0 = no cap)."
+    )
+    rate_limit_writes: str = Field(
+        "30/second;1200/minute",
+        description="Writes per key (limits notation, ';' between several; '' = none), 429.",
+    )
+    rate_limit_jobs: str = Field(
+        "10/minute", description="Forecast, comparison and export submissions per key, 429."
+    )
+    jobs_max_active_per_key: int = Field(
+        3, ge=1, description="Queued or running jobs per key and kind (forecasts, exports), 429."
+    )
+    forecast_max_jobs: int = Field(
+        100, ge=1, description="Forecast jobs kept; only finished ones are evicted (503 when full)."
+    )
+    export_max_jobs: int = Field(
+        50, ge=1, description="Export jobs kept; only finished ones are evicted (503 when full)."
     )
     asset_cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Memory for GLB assets.")
     export_max_tiles: int = Field(
@@ -169,6 +207,11 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @field_validator("rate_limit_writes", "rate_limit_jobs")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return check_rate(value)
 
     @property
     def store_path(self) -> Path:

@@ -76,6 +76,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._too_many_headers = False
         self._upgraded = False
+        self._restarted = False  # a pipelined request began while feeding a slice
         self._timer: asyncio.TimerHandle | None = None
 
     # -- what the guard reads --------------------------------------------------------
@@ -118,11 +119,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._in_head:
             allowance = self.limits.max_header_bytes - self._head_bytes
             if len(data) > allowance:  # feed what fits; the rest only if the head ended
-                self._feed(data[: max(allowance, 0)])
-                if self._in_head:
+                cut = max(allowance, 0)
+                self._restarted = False
+                self._feed(data[:cut])
+                if self._in_head and not self._restarted:
                     self._reject(_431, "headers_too_large")
                 elif not self._upgraded and not self.closed and self.parser is not None:
-                    self._feed(data[max(allowance, 0) :])
+                    self.data_received(data[cut:])  # a pipelined head counts afresh
                 return
             self._head_bytes += len(data)
         self._feed(data)
@@ -150,7 +153,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         self.guard.busy(self)
         if not self._in_head:  # a pipelined request: its head starts here
-            self._in_head, self._head_bytes = True, 0
+            self._in_head, self._head_bytes, self._restarted = True, 0, True
         self._header_count = 0
         super().on_message_begin()
 

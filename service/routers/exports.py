@@ -3,7 +3,11 @@
 A POST checks the request against the current field (bbox in the district, tile
 budget) and answers 202 with the job resource and its ``Location``; the files are
 written in a worker thread (:mod:`service.exports`) and listed with their links once
-the job is done.
+the job is done. A job and its files are seen only by the key that submitted it and by
+admins (404 to anyone else); ``DELETE`` dismisses it (OGC API - Processes): a queued or
+running job is cancelled, and the job and its files are gone (404 afterwards).
+Submissions count against the key's ``rate_limit_jobs`` and
+``jobs_max_active_per_key`` (429 with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from starlette.responses import FileResponse
 from geo.export import check_spec
 from service.auth import Permission
 from service.body import parse_json, read_json_body
-from service.deps import StateDep, require
+from service.deps import Caller, StateDep, authorize
 from service.errors import ResourceNotFound
 from service.exports import ExportJob, ExportManager, export_data
 from service.files import file_response, get_and_head
+from service.guard.rate import limit_rate
 from service.lifespan import close_on_shutdown
 from service.ogc import absolute
 from service.openapi_docs import json_body
@@ -41,13 +46,19 @@ def get_manager(request: Request) -> ExportManager:
 
 
 ManagerDep = Annotated[ExportManager, Depends(get_manager)]
+PlannerDep = Annotated[Caller, Depends(authorize(Permission.PLAN))]
+ReaderDep = Annotated[Caller, Depends(authorize(Permission.READ))]
 
 
 def install_exports(app: FastAPI, state: AppState, max_workers: int = 1) -> ExportManager:
     """Include the export routes in ``app``; stop the workers on its shutdown."""
     settings = state.settings
     manager = ExportManager(
-        settings.data_dir / "exports", max_workers, max_tiles=settings.export_max_tiles
+        settings.data_dir / "exports",
+        max_workers,
+        settings.export_max_jobs,
+        settings.export_max_tiles,
+        settings.jobs_max_active_per_key,
     )
     setattr(app.state, MANAGER_KEY, manager)
     app.include_router(router)
@@ -64,10 +75,12 @@ def _job_response(request: Request, job: ExportJob, status: int = 200) -> Respon
     return json_response(job.to_dict(href), status, headers={"Location": location})
 
 
-def _job(manager: ExportManager, job_id: str) -> ExportJob:
-    job = manager.get(job_id)
-    if job is None:
-        raise ResourceNotFound("no export job has this id (jobs are kept for a while only)")
+def _job(manager: ExportManager, job_id: str, caller: Caller) -> ExportJob:
+    job = manager.visible(job_id, caller)
+    if job is None:  # someone else's job does not exist for this caller
+        raise ResourceNotFound(
+            "this key has no export job with this id (jobs are kept for a while only)"
+        )
     return job
 
 
@@ -75,10 +88,11 @@ def _job(manager: ExportManager, job_id: str) -> ExportJob:
     "/exports",
     status_code=202,
     summary="Export an area as tile packages, COG, GeoPackage and a print PDF (a job)",
-    dependencies=[Depends(require(Permission.PLAN))],
     openapi_extra=json_body(ExportIn),
 )
-async def post_export(request: Request, state: StateDep, manager: ManagerDep) -> Response:
+async def post_export(
+    request: Request, state: StateDep, manager: ManagerDep, caller: PlannerDep
+) -> Response:
     """Queue an export of the current field, towers and zones.
 
     Answers 202 with the job resource and its ``Location``; 422 naming the field for a
@@ -90,34 +104,37 @@ async def post_export(request: Request, state: StateDep, manager: ManagerDep) ->
     field = await state.fields.current()
     data = export_data(field, state.towers.current())
     await run_in_threadpool(check_spec, spec, data, state.settings.export_max_tiles)
-    job = manager.submit(parsed.model_dump(mode="json"), spec, data)
+    limit_rate(request.app.state, "job", caller.key_id)
+    job = manager.submit(parsed.model_dump(mode="json"), spec, data, caller.key_id)
     return _job_response(request, job, 202)
 
 
 @router.get(
     "/exports/{job_id}",
     summary="An export job: status, progress, files",
-    dependencies=[Depends(require(Permission.READ))],
 )
-async def get_export(request: Request, job_id: str, manager: ManagerDep) -> Response:
-    """The job resource; ``files`` with their links once done, ``error`` if it failed."""
-    return _job_response(request, _job(manager, job_id))
+async def get_export(
+    request: Request, job_id: str, manager: ManagerDep, caller: ReaderDep
+) -> Response:
+    """The job resource; ``files`` with their links once done, ``error`` if it failed.
+    404 unless the caller submitted the job or is an admin."""
+    return _job_response(request, _job(manager, job_id, caller))
 
 
 @get_and_head(
     router,
     "/exports/{job_id}/files/{name}",
     summary="One file of a finished export",
-    dependencies=[Depends(require(Permission.READ))],
     response_class=FileResponse,
     responses={206: {"description": "Partial content (Range)"}},
 )
 async def get_export_file(
-    request: Request, job_id: str, name: str, manager: ManagerDep
+    request: Request, job_id: str, name: str, manager: ManagerDep, caller: ReaderDep
 ) -> Response:
-    """The file, with its media type; 404 until the job is done. Byte ranges,
-    ``HEAD`` and ``If-None-Match`` as for every file (a finished file never changes)."""
-    job = _job(manager, job_id)
+    """The file, with its media type; 404 until the job is done, and to other keys. Byte
+    ranges, ``HEAD`` and ``If-None-Match`` as for every file (a finished file never
+    changes)."""
+    job = _job(manager, job_id, caller)
     exported = job.file(name)
     if exported is None:
         raise ResourceNotFound("this export has no such file (yet)")
@@ -132,13 +149,16 @@ async def get_export_file(
 
 @router.delete(
     "/exports/{job_id}",
-    summary="Cancel an export job",
-    dependencies=[Depends(require(Permission.PLAN))],
+    summary="Dismiss an export job: cancel it if unfinished, remove it and its files",
 )
-async def delete_export(request: Request, job_id: str, manager: ManagerDep) -> Response:
-    """Cancel a queued or running job (its status becomes ``cancelled``); a finished job
-    is returned unchanged."""
-    _job(manager, job_id)
-    job = manager.cancel(job_id)
-    assert job is not None
+async def delete_export(
+    request: Request, job_id: str, manager: ManagerDep, caller: PlannerDep
+) -> Response:
+    """Dismiss the job (OGC API - Processes): a queued or running job is cancelled; the
+    job and its files are removed, and the answer is the job with status ``dismissed``
+    (afterwards: 404). Only its submitter or an admin may; to others it is a 404."""
+    _job(manager, job_id, caller)
+    job = await manager.dismiss(job_id)
+    if job is None:  # dismissed meanwhile by another request
+        raise ResourceNotFound("this key has no export job with this id")
     return _job_response(request, job)

@@ -6,7 +6,10 @@ and ensembles run in a worker process (:mod:`service.forecasts`) and the job res
 shows its progress, then its result. An identical request on the same data version
 answers 202 with the existing job (same id) while that job is queued, running or done.
 A comparison is a job too (two ensembles cost twice one forecast); its resource lives
-at the same ``/forecasts/{id}`` with ``kind: "compare"``.
+at the same ``/forecasts/{id}`` with ``kind: "compare"``. A job is seen only by the key
+that submitted it and by admins (404 to anyone else); ``DELETE`` dismisses it (OGC API -
+Processes: cancelled if unfinished, then gone). Submissions count against the key's
+``rate_limit_jobs`` and ``jobs_max_active_per_key`` (429 with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from starlette.concurrency import run_in_threadpool
 
 from service.auth import Permission
 from service.body import parse_json, read_json_body
-from service.deps import StateDep, require
+from service.deps import Caller, StateDep, authorize
 from service.errors import ApiError, FieldError, InvalidContent, NotModified, ResourceNotFound
 from service.fields import FieldSnapshot
 from service.files import SpoolDep, etag_matches, file_response, get_and_head
 from service.forecast_geotiff import probability_cog
 from service.forecast_inputs import build_inputs, planned_treatments
 from service.forecasts import ForecastInputs, ForecastJob, ForecastManager
+from service.guard.rate import limit_rate
 from service.lifespan import close_on_shutdown
 from service.ogc import absolute
 from service.openapi_docs import json_body
@@ -52,13 +56,16 @@ def get_manager(request: Request) -> ForecastManager:
 
 
 ManagerDep = Annotated[ForecastManager, Depends(get_manager)]
+PlannerDep = Annotated[Caller, Depends(authorize(Permission.PLAN))]
+ReaderDep = Annotated[Caller, Depends(authorize(Permission.READ))]
 
 
-def install_forecasts(
-    app: FastAPI, state: AppState, max_workers: int = 1, max_jobs: int = 100
-) -> ForecastManager:
+def install_forecasts(app: FastAPI, state: AppState, max_workers: int = 1) -> ForecastManager:
     """Include the forecast routes in ``app`` and stop the workers on its shutdown."""
-    manager = ForecastManager(max_workers, max_jobs, state.settings.data_dir)
+    settings = state.settings
+    manager = ForecastManager(
+        max_workers, settings.forecast_max_jobs, settings.data_dir, settings.jobs_max_active_per_key
+    )
     setattr(app.state, MANAGER_KEY, manager)
     app.include_router(router)
     close_on_shutdown(app, manager.aclose)
@@ -70,10 +77,12 @@ def _job_response(request: Request, job: ForecastJob, status: int = 200) -> Resp
     return json_response(job.to_dict(), status, headers={"Location": location})
 
 
-def _job(manager: ForecastManager, job_id: str) -> ForecastJob:
-    job = manager.get(job_id)
-    if job is None:
-        raise ResourceNotFound("no forecast job has this id (jobs are kept for a while only)")
+def _job(manager: ForecastManager, job_id: str, caller: Caller) -> ForecastJob:
+    job = manager.visible(job_id, caller)
+    if job is None:  # someone else's job does not exist for this caller
+        raise ResourceNotFound(
+            "this key has no forecast job with this id (jobs are kept for a while only)"
+        )
     return job
 
 
@@ -81,10 +90,11 @@ def _job(manager: ForecastManager, job_id: str) -> ForecastJob:
     "/forecasts",
     status_code=202,
     summary="Start a spread forecast (an ensemble job)",
-    dependencies=[Depends(require(Permission.PLAN))],
     openapi_extra=json_body(ForecastIn),
 )
-async def post_forecast(request: Request, state: StateDep, manager: ManagerDep) -> Response:
+async def post_forecast(
+    request: Request, state: StateDep, manager: ManagerDep, caller: PlannerDep
+) -> Response:
     """Queue an ensemble forecast of the current field, optionally with planned treatments.
 
     Answers 202 with the job resource and its ``Location``. The same request on the
@@ -95,7 +105,11 @@ async def post_forecast(request: Request, state: StateDep, manager: ManagerDep) 
     parsed = parse_json(ForecastIn, body)
     field = await state.fields.current()
     inputs = await run_in_threadpool(_forecast_inputs, state, parsed, field)
-    job, _ = await manager.submit(parsed.model_dump(mode="json"), field.data_version, inputs)
+    limit_rate(request.app.state, "job", caller.key_id)
+    request_json = parsed.model_dump(mode="json")
+    job, _ = await manager.submit(
+        request_json, field.data_version, inputs, "forecast", caller.key_id
+    )
     return _job_response(request, job, 202)
 
 
@@ -118,10 +132,11 @@ def _compare_inputs(state: AppState, parsed: CompareIn, field: FieldSnapshot) ->
     "/forecasts/compare",
     status_code=202,
     summary="Compare two scenarios (a job): blighted towers of each, towers saved and where",
-    dependencies=[Depends(require(Permission.PLAN))],
     openapi_extra=json_body(CompareIn),
 )
-async def post_compare(request: Request, state: StateDep, manager: ManagerDep) -> Response:
+async def post_compare(
+    request: Request, state: StateDep, manager: ManagerDep, caller: PlannerDep
+) -> Response:
     """Queue two ensembles of the current field, ``baseline`` and ``alternative``, with
     the same seed (common random numbers). The finished job's result has, per day, the
     expected blighted towers of each with their 5-95 % band and the towers saved, and
@@ -130,32 +145,39 @@ async def post_compare(request: Request, state: StateDep, manager: ManagerDep) -
     parsed = parse_json(CompareIn, body)
     field = await state.fields.current()
     inputs = await run_in_threadpool(_compare_inputs, state, parsed, field)
+    limit_rate(request.app.state, "job", caller.key_id)
     request_json = parsed.model_dump(mode="json")
-    job, _ = await manager.submit(request_json, field.data_version, inputs, "compare")
+    job, _ = await manager.submit(
+        request_json, field.data_version, inputs, "compare", caller.key_id
+    )
     return _job_response(request, job, 202)
 
 
 @router.get(
     "/forecasts/{job_id}",
     summary="A forecast job: status, progress, result",
-    dependencies=[Depends(require(Permission.READ))],
 )
-async def get_forecast(request: Request, job_id: str, manager: ManagerDep) -> Response:
-    """The job resource; ``result`` once done, ``error`` if it failed."""
-    return _job_response(request, _job(manager, job_id))
+async def get_forecast(
+    request: Request, job_id: str, manager: ManagerDep, caller: ReaderDep
+) -> Response:
+    """The job resource; ``result`` once done, ``error`` if it failed. 404 unless the
+    caller submitted the job or is an admin."""
+    return _job_response(request, _job(manager, job_id, caller))
 
 
 @router.delete(
     "/forecasts/{job_id}",
-    summary="Cancel a forecast job",
-    dependencies=[Depends(require(Permission.PLAN))],
+    summary="Dismiss a forecast job: cancel it if unfinished and remove it",
 )
-async def delete_forecast(request: Request, job_id: str, manager: ManagerDep) -> Response:
-    """Cancel a queued or running job (its status becomes ``cancelled``); a finished
-    job is returned unchanged."""
-    _job(manager, job_id)
-    job = manager.cancel(job_id)
-    assert job is not None
+async def delete_forecast(
+    request: Request, job_id: str, manager: ManagerDep, caller: PlannerDep
+) -> Response:
+    """Dismiss the job (OGC API - Processes): a queued or running job is cancelled; the
+    job is removed and the answer is the job with status ``dismissed`` (afterwards:
+    404). Only its submitter or an admin may; to others it is a 404."""
+    _job(manager, job_id, caller)
+    job = manager.dismiss(job_id)
+    assert job is not None  # no await since the check: nobody else dismissed it
     return _job_response(request, job)
 
 
@@ -166,16 +188,15 @@ _TIFF = "image/tiff; application=geotiff; profile=cloud-optimized"
     router,
     "/forecasts/{job_id}/probability.tif",
     summary="A finished forecast's daily probability grids as a Cloud-Optimized GeoTIFF",
-    dependencies=[Depends(require(Permission.READ))],
     responses={200: {"content": {_TIFF: {}}}, 206: {"description": "Partial content (Range)"}},
 )
 async def get_probability_tif(
-    request: Request, job_id: str, manager: ManagerDep, spool: SpoolDep
+    request: Request, job_id: str, manager: ManagerDep, spool: SpoolDep, caller: ReaderDep
 ) -> Response:
     """One float32 band per forecast day (band k = day k, tagged ``day``), the
     probability of blight on the field's grid in the district's UTM zone. 409 while
-    the job is not done; 404 for a comparison job (it has no grids)."""
-    job = _job(manager, job_id)
+    the job is not done; 404 for a comparison job (it has no grids) and to other keys."""
+    job = _job(manager, job_id, caller)
     if job.kind != "forecast":
         raise ResourceNotFound("a comparison has no probability grids; run a forecast")
     if job.status != "done" or job.output is None:

@@ -330,7 +330,7 @@ function connect() {
     state.live = false;
     state.closeCode = event.code;
     report();
-    if (event.code === 1008) { askForKey(); return; } // refused key
+    if (event.code === 1008 || event.code === 4031) { askForKey(); return; } // refused or revoked key
     stream.retry = Math.min(stream.retry + 1, 5);
     setTimeout(connect, 1000 * stream.retry);
   };

@@ -1,11 +1,35 @@
-"""Who may open the stream: the Origin allow-list and the bearer key of the handshake."""
+"""Who may open the stream: the Origin allow-list, the bearer key of the handshake, and
+the identity (key id and role) a key stands for."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["bearer_key", "origin_allowed"]
+from service.auth import Role, resolve_record
+from service.store import Store
+
+__all__ = ["Identity", "active_key_ids", "bearer_key", "identify", "origin_allowed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An authenticated client: its key's id (never the key) and role."""
+
+    key_id: str
+    role: Role
+
+
+def identify(store: Store, key: str) -> Identity | None:
+    """The identity of an active key, or ``None`` (reads the store: call it in a thread)."""
+    record = resolve_record(store, key)
+    return None if record is None else Identity(record.key_id, Role(record.role))
+
+
+def active_key_ids(store: Store) -> frozenset[str]:
+    """The ids of every key not revoked (reads the store: call it in a thread)."""
+    return frozenset(r.key_id for r in store.list_keys() if not r.revoked)
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str]) -> bool:

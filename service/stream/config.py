@@ -30,6 +30,7 @@ class StreamConfig:
     send_timeout_s: float = 10.0
     close_timeout_s: float = 5.0
     sweep_interval_s: float = 1.0
+    key_check_interval_s: float = 2.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamConfig:
@@ -50,6 +51,15 @@ class HubConfig:
     max_sessions: int = 10_000
     max_detached: int = 1000
     detached_ttl_s: float = 120.0
+    max_sessions_per_key: int = 50
+    max_messages_per_s: float = 100.0
+    message_burst: int = 200
+    max_subscribes_per_s: float = 2.0
+    subscribe_burst: int = 10
+    max_messages_per_key_per_s: float = 200.0
+    key_message_burst: int = 400
+    max_connects_per_key_per_s: float = 5.0
+    connect_burst: int = 50
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubConfig:

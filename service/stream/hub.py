@@ -19,8 +19,9 @@ Serialization
     fragment goes into every outbox; messages are assembled from the fragments.
 
 Memory
-    Bounded whatever clients do: at most ``max_sessions`` open sessions and
-    ``max_detached`` detached streams, each with an outbox of at most
+    Bounded whatever clients do: at most ``max_sessions`` open sessions (and
+    ``max_sessions_per_key`` per API key, 4030 beyond, and as many detached streams per
+    key) and ``max_detached`` detached streams, each with an outbox of at most
     ``outbox_limit`` entries / ``outbox_max_bytes`` and a history of at most
     ``history_len`` messages / ``history_max_bytes``. A session past its outbox limit,
     or whose changes waited more than ``stall_timeout_s`` undrained, is *stalled*: its
@@ -50,6 +51,7 @@ from service.stream.protocol import (
     encode_resumed,
     snapshot_parts,
 )
+from service.stream.rate import TokenBucket
 from service.stream.session import Session, SessionState, Stream
 from service.stream.views import LAYER_BITS, View, ViewTable
 
@@ -112,6 +114,17 @@ class OverlayHub:
         Reach of ``near`` detail overlays (capped by each session's range).
     max_sessions, max_detached, detached_ttl_s
         Open sessions; detached streams kept (oldest dropped first) and for how long.
+    max_sessions_per_key
+        Open sessions of one API key (close 4030 beyond); also its detached streams.
+    max_messages_per_s, message_burst, max_subscribes_per_s, subscribe_burst
+        Client messages (and ``subscribe`` messages among them) per second and
+        session, beyond a burst: a faster client is closed with 4029. 0: no limit.
+    max_messages_per_key_per_s, key_message_burst
+        The same over all the sessions of one key (kept while the key is idle for
+        less than a full refill, so reconnecting does not reset it).
+    max_connects_per_key_per_s, connect_burst
+        New sessions of one key per second beyond a burst (close 4029): each costs a
+        handshake, a key lookup and a snapshot.
     cell_m
         Cell size of the anchor index.
     origin_lonlat
@@ -133,6 +146,15 @@ class OverlayHub:
         max_sessions: int = 10_000,
         max_detached: int = 1000,
         detached_ttl_s: float = 120.0,
+        max_sessions_per_key: int = 50,
+        max_messages_per_s: float = 100.0,
+        message_burst: int = 200,
+        max_subscribes_per_s: float = 2.0,
+        subscribe_burst: int = 10,
+        max_messages_per_key_per_s: float = 200.0,
+        key_message_burst: int = 400,
+        max_connects_per_key_per_s: float = 5.0,
+        connect_burst: int = 50,
         cell_m: float = 100.0,
         origin_lonlat: tuple[float, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -147,6 +169,17 @@ class OverlayHub:
         self.max_sessions = max_sessions
         self.max_detached = max_detached
         self.detached_ttl_s = detached_ttl_s
+        self.max_sessions_per_key = max_sessions_per_key
+        self.max_messages_per_s = max_messages_per_s
+        self.message_burst = message_burst
+        self.max_subscribes_per_s = max_subscribes_per_s
+        self.subscribe_burst = subscribe_burst
+        self.max_messages_per_key_per_s = max_messages_per_key_per_s
+        self.key_message_burst = key_message_burst
+        self._key_buckets: dict[str, TokenBucket] = {}
+        self.max_connects_per_key_per_s = max_connects_per_key_per_s
+        self.connect_burst = connect_burst
+        self._connect_buckets: dict[str, TokenBucket] = {}
         self._clock = clock
         self._frame = LocalFrame2D(*origin_lonlat) if origin_lonlat else None
         self._grid = GridIndex(cell_m)
@@ -158,27 +191,52 @@ class OverlayHub:
         self._detached: OrderedDict[str, Stream] = OrderedDict()
         self._conventions: Counter[Convention] = Counter()
         self._sessions: set[Session] = set()
+        self._per_key: Counter[str] = Counter()  # open sessions per key id
         self._closing = False
         self._last_sweep = clock()
 
     # -- sessions --------------------------------------------------------------------
 
-    def connect(self, role: Role) -> Session:
-        """A new session for an authenticated client of ``role``.
+    def connect(self, role: Role, key_id: str | None = None) -> Session:
+        """A new session for a client authenticated with the key ``key_id`` of ``role``.
 
         Raises
         ------
         HubUnavailable
-            When ``max_sessions`` are open (close 1013) or the hub is closing (1001).
+            When ``max_sessions`` are open (close 1013), the key holds
+            ``max_sessions_per_key`` (4030), or the hub is closing (1001).
         """
         self._maybe_sweep()
         if self._closing:
             raise HubUnavailable(CloseReason(CloseCode.GOING_AWAY, "the server is shutting down"))
         if len(self._sessions) >= self.max_sessions:
             raise HubUnavailable(CloseReason(CloseCode.TRY_AGAIN_LATER, "too many sessions"))
-        session = Session(self, role)
+        if key_id is not None and self._per_key[key_id] >= self.max_sessions_per_key:
+            detail = f"this key holds {self.max_sessions_per_key} sessions, the most it may"
+            raise HubUnavailable(CloseReason(CloseCode.TOO_MANY_SESSIONS, detail))
+        connects = self._bucket(
+            self._connect_buckets, key_id, self.max_connects_per_key_per_s, self.connect_burst
+        )
+        if connects is not None and not connects.take():
+            detail = f"this key connects faster than {self.max_connects_per_key_per_s:g}/s"
+            raise HubUnavailable(CloseReason(CloseCode.TOO_MANY_MESSAGES, detail))
+        session = Session(self, role, key_id)
         self._sessions.add(session)
+        if key_id is not None:
+            self._per_key[key_id] += 1
         return session
+
+    def revoke(self, keep: Callable[[str], bool]) -> int:
+        """End the sessions (4031) and drop the detached streams of every key id for
+        which ``keep(key_id)`` is false; the number of sessions ended."""
+        revoked = CloseReason(CloseCode.KEY_REVOKED, "the key of this session was revoked")
+        ended = [s for s in self._sessions if s.key_id is not None and not keep(s.key_id)]
+        for session in ended:
+            self._end(session, revoked)
+        for stream in list(self._detached.values()):
+            if stream.key_id is not None and not keep(stream.key_id):
+                self._drop(stream)
+        return len(ended)
 
     def close_all(self, code: CloseCode = CloseCode.GOING_AWAY, reason: str = "") -> None:
         """End every session with ``code`` (each adapter is woken to close its socket).
@@ -200,6 +258,7 @@ class OverlayHub:
         """
         now = self._clock()
         self._last_sweep = now
+        self._forget_idle_key_buckets()
         while self._detached:
             stream = next(iter(self._detached.values()))
             if stream.detached_at is not None and now - stream.detached_at <= self.detached_ttl_s:
@@ -420,6 +479,8 @@ class OverlayHub:
         offset = int(resume["offset"])
         if stream is None or stream.convention is not convention:
             return False
+        if stream.key_id != session.key_id:  # only the key that opened it may resume it
+            return False
         if not stream.history.holds_after(offset):
             return False
         previous = stream.owner
@@ -441,6 +502,7 @@ class OverlayHub:
         epoch = secrets.token_urlsafe(9)
         history = History(self.history_len, self.history_max_bytes)
         stream = Stream(epoch, convention, view, self._table.add(view), history, owner=session)
+        stream.key_id = session.key_id
         self._by_slot[stream.slot] = stream
         self._by_epoch[epoch] = stream
         self._conventions[convention] += 1
@@ -473,7 +535,7 @@ class OverlayHub:
         if session.state is not SessionState.OPEN:
             return
         session.state = SessionState.DETACHED
-        self._sessions.discard(session)
+        self._forget(session)
         stream, session._stream = session._stream, None
         if stream is None:
             return
@@ -481,6 +543,41 @@ class OverlayHub:
         self._detached[stream.epoch] = stream
         while len(self._detached) > self.max_detached:
             self._drop(next(iter(self._detached.values())))
+        if stream.key_id is not None:  # one key keeps at most its session cap detached
+            mine = [s for s in self._detached.values() if s.key_id == stream.key_id]
+            for old in mine[: max(0, len(mine) - self.max_sessions_per_key)]:
+                self._drop(old)
+
+    def _key_bucket(self, key_id: str | None) -> TokenBucket | None:
+        """The message budget shared by the sessions of ``key_id`` (none without a key)."""
+        rate, burst = self.max_messages_per_key_per_s, self.key_message_burst
+        return self._bucket(self._key_buckets, key_id, rate, burst)
+
+    def _bucket(
+        self, buckets: dict[str, TokenBucket], key_id: str | None, rate: float, burst: int
+    ) -> TokenBucket | None:
+        if key_id is None or rate <= 0:
+            return None
+        bucket = buckets.get(key_id)
+        if bucket is None:
+            bucket = buckets[key_id] = TokenBucket(rate, burst, self._clock)
+        return bucket
+
+    def _forget_idle_key_buckets(self) -> None:
+        """Drop the budgets of keys without sessions that would be full again by now."""
+        for buckets in (self._key_buckets, self._connect_buckets):
+            for key_id in [k for k in buckets if k not in self._per_key]:
+                if buckets[key_id].full:
+                    del buckets[key_id]
+
+    def _forget(self, session: Session) -> None:
+        """Take ``session`` out of the open sessions and its key's count."""
+        if session in self._sessions:
+            self._sessions.discard(session)
+            if session.key_id is not None:
+                self._per_key[session.key_id] -= 1
+                if self._per_key[session.key_id] <= 0:
+                    del self._per_key[session.key_id]
 
     def _end(self, session: Session, reason: CloseReason | None) -> None:
         """Close ``session`` (with ``reason`` for the adapter) and drop its stream."""
@@ -489,7 +586,7 @@ class OverlayHub:
         session.state = SessionState.CLOSED
         session.close_reason = reason
         session.discard_ready()
-        self._sessions.discard(session)
+        self._forget(session)
         if session._stream is not None:
             self._drop(session._stream)
         if reason is not None:

@@ -60,6 +60,9 @@ class CloseCode(IntEnum):
     TRY_AGAIN_LATER = 1013  # the server holds its maximum number of sessions
     TOO_SLOW = 4008  # the client does not read fast enough (outbox limit, send timeout)
     SUPERSEDED = 4009  # another connection resumed this session
+    TOO_MANY_MESSAGES = 4029  # the client sends faster than ws_max_messages_per_s (or subscribes)
+    TOO_MANY_SESSIONS = 4030  # the key holds ws_max_sessions_per_key sessions
+    KEY_REVOKED = 4031  # the key of this session was revoked
 
 
 @dataclass(frozen=True, slots=True)

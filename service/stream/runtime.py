@@ -12,11 +12,11 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 import anyio
 
-from service.auth import Role
+from service.stream.access import Identity
 from service.stream.config import StreamConfig
 from service.stream.hub import OverlayHub
 from service.stream.protocol import CloseCode
@@ -25,7 +25,8 @@ __all__ = ["Authenticate", "Connection", "StreamRuntime"]
 
 log = logging.getLogger("blightmap.stream")
 
-Authenticate = Callable[[str], Role | None]
+Authenticate = Callable[[str], Identity | None]
+ActiveKeys = Callable[[], Collection[str]]
 
 
 class Connection:
@@ -60,14 +61,23 @@ class Connection:
 class StreamRuntime:
     """The hub, the adapter's settings, the key check, and the connection tasks.
 
-    ``authenticate(key) -> Role | None`` may block (it reads the store); the adapter
-    runs it in a worker thread.
+    ``authenticate(key) -> Identity | None`` may block (it reads the store); the adapter
+    runs it in a worker thread. ``active_keys() -> key ids`` (also in a thread) is asked
+    every ``key_check_interval_s``: sessions of keys no longer listed (revoked, wherever
+    that happened) are closed with 4031.
     """
 
-    def __init__(self, hub: OverlayHub, config: StreamConfig, authenticate: Authenticate) -> None:
+    def __init__(
+        self,
+        hub: OverlayHub,
+        config: StreamConfig,
+        authenticate: Authenticate,
+        active_keys: ActiveKeys | None = None,
+    ) -> None:
         self.hub = hub
         self.config = config
         self.authenticate = authenticate
+        self.active_keys = active_keys
         self.closed_codes: Counter[int] = Counter()  # close codes the server sent
         # stream messages sent: "direct" (frames written at once), "awaited" (ASGI send)
         self.sent: Counter[str] = Counter()
@@ -83,7 +93,7 @@ class StreamRuntime:
     async def _sweep_forever(self) -> None:
         config = self.config
         tick = min(config.sweep_interval_s, config.send_timeout_s / 4)
-        last_sweep = time.monotonic()
+        last_sweep = last_key_check = time.monotonic()
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
@@ -95,6 +105,23 @@ class StreamRuntime:
                     self.hub.sweep()
                 except Exception:  # pragma: no cover - a bug must not stop the sweeps
                     log.exception("hub sweep failed")
+            if self.active_keys is not None and now - last_key_check >= config.key_check_interval_s:
+                last_key_check = now
+                await self.check_keys()
+
+    async def check_keys(self) -> int:
+        """Close the sessions of keys no longer active (4031); how many were closed."""
+        if self.active_keys is None:
+            return 0
+        try:
+            active = await asyncio.to_thread(self.active_keys)
+        except Exception:  # the store is unavailable: try again at the next check
+            log.warning("could not read the active keys", exc_info=True)
+            return 0
+        ended = self.hub.revoke(active.__contains__)
+        if ended:
+            log.info("closed %d stream sessions of revoked keys", ended)
+        return ended
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Connection]:

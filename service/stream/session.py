@@ -34,6 +34,7 @@ from service.stream.protocol import (
     encode_error,
     encode_pong,
 )
+from service.stream.rate import TokenBucket
 from service.stream.schema import Problem, check_client_message
 from service.stream.views import View
 
@@ -65,6 +66,7 @@ class Stream:
     outbox: Outbox = field(default_factory=Outbox)
     owner: Session | None = None
     detached_at: float | None = None
+    key_id: str | None = None  # the key that opened it: only that key may resume it
     delta_prefix: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -77,10 +79,21 @@ class Stream:
 
 
 class Session:
-    """One client connection's view of the hub (create with :meth:`OverlayHub.connect`)."""
+    """One client connection's view of the hub (create with :meth:`OverlayHub.connect`).
 
-    def __init__(self, hub: OverlayHub, role: Role) -> None:
+    A client sending faster than the hub's ``max_messages_per_s`` (or subscribing
+    faster than ``max_subscribes_per_s``), past the bursts, is closed with 4029; so is
+    one whose key, over all its connections, sends faster than
+    ``max_messages_per_key_per_s`` (the key's budget outlives its connections, so a
+    reconnecting flood is closed at its first message).
+    """
+
+    def __init__(self, hub: OverlayHub, role: Role, key_id: str | None = None) -> None:
         self.role = role
+        self.key_id = key_id
+        self._messages = TokenBucket(hub.max_messages_per_s, hub.message_burst, hub._clock)
+        self._subscribes = TokenBucket(hub.max_subscribes_per_s, hub.subscribe_burst, hub._clock)
+        self._key_messages = hub._key_bucket(key_id)
         self.state = SessionState.OPEN
         self.close_reason: CloseReason | None = None
         self._hub = hub
@@ -110,22 +123,44 @@ class Session:
 
     def receive_data(self, data: str | bytes) -> None:
         """Handle one text or binary frame holding a JSON message."""
+        if self.state is not SessionState.OPEN or not self._within_rates():
+            return
         try:
             message = orjson.loads(data)
         except orjson.JSONDecodeError:
             self._error(Problem(ErrorCode.BAD_JSON, "the message is not valid JSON"))
             return
-        self.receive(message)
+        self._handle(message)
 
     def receive(self, message: Any) -> None:
         """Handle one parsed client message; problems are answered with ``error`` messages."""
-        if self.state is not SessionState.OPEN:
-            return
+        if self.state is SessionState.OPEN and self._within_rates():
+            self._handle(message)
+
+    def _within_rates(self) -> bool:
+        """One message against the connection's and the key's budgets."""
+        if not self._within_rate(self._messages, "message"):
+            return False
+        key = self._key_messages
+        return key is None or self._within_rate(key, "this key's message")
+
+    def _within_rate(self, bucket: TokenBucket, what: str) -> bool:
+        """Spend a token of ``bucket``; without one, the session ends (4029)."""
+        if bucket.take():
+            return True
+        limit = f"{bucket.rate_per_s:g}/s, bursts of {bucket.burst}"
+        reason = CloseReason(CloseCode.TOO_MANY_MESSAGES, f"{what} rate over {limit}")
+        self._hub._end(self, reason)
+        return False
+
+    def _handle(self, message: Any) -> None:
         problem = check_client_message(message)
         if problem is not None:
             self._error(problem)
             return
         kind = message["type"]
+        if kind == "subscribe" and not self._within_rate(self._subscribes, "subscribe"):
+            return
         try:
             if kind == "subscribe":
                 self._hub._subscribe(self, message)

@@ -23,12 +23,12 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from service.auth import Role
-from service.stream.access import bearer_key, origin_allowed
+from service.stream.access import Identity, bearer_key, origin_allowed
 from service.stream.config import StreamConfig
 from service.stream.frames import FrameWriter, frame_writer
 from service.stream.hub import HubUnavailable
 from service.stream.protocol import CloseCode, CloseReason, ErrorCode, encode_error
+from service.stream.rate import TokenBucket
 from service.stream.runtime import Connection, StreamRuntime
 from service.stream.schema import check_client_message
 from service.stream.session import Session
@@ -52,11 +52,11 @@ async def serve_overlay_socket(websocket: WebSocket, runtime: StreamRuntime) -> 
     runtime.start()
     with runtime.connection() as conn:
         try:
-            role = await _handshake(websocket, runtime)
-            if role is None:
+            who = await _handshake(websocket, runtime)
+            if who is None:
                 return
             try:
-                session = runtime.hub.connect(role)
+                session = runtime.hub.connect(who.role, who.key_id)
             except HubUnavailable as exc:
                 await _close(websocket, runtime, exc.close)
                 return
@@ -70,7 +70,7 @@ async def serve_overlay_socket(websocket: WebSocket, runtime: StreamRuntime) -> 
             await _close(websocket, runtime, _GOING_AWAY)
 
 
-async def _handshake(websocket: WebSocket, runtime: StreamRuntime) -> Role | None:
+async def _handshake(websocket: WebSocket, runtime: StreamRuntime) -> Identity | None:
     """Check the Origin and the key; accept; ``None`` when the socket was refused."""
     config = runtime.config
     origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
@@ -79,23 +79,28 @@ async def _handshake(websocket: WebSocket, runtime: StreamRuntime) -> Role | Non
         return None
     key = bearer_key(websocket.headers.get("authorization"))
     if key is not None:
-        role = await run_in_threadpool(runtime.authenticate, key)
-        if role is None:
+        who = await run_in_threadpool(runtime.authenticate, key)
+        if who is None:
             await _close(websocket, runtime, _BAD_KEY)  # before accept: an HTTP 403
             return None
         await websocket.accept()
-        return role
+        return who
     await websocket.accept()
     return await _authenticate_by_message(websocket, runtime)
 
 
-async def _authenticate_by_message(websocket: WebSocket, runtime: StreamRuntime) -> Role | None:
-    """Wait for ``{"type": "auth", "key": ...}``; close 1008 on a bad key or the timeout."""
+async def _authenticate_by_message(websocket: WebSocket, runtime: StreamRuntime) -> Identity | None:
+    """Wait for ``{"type": "auth", "key": ...}``; close 1008 on a bad key or the timeout,
+    4029 for messages faster than the session's message rate."""
     config = runtime.config
+    hub = runtime.hub
+    bucket = TokenBucket(hub.max_messages_per_s, hub.message_burst, hub._clock)
     try:
         with anyio.fail_after(config.auth_timeout_s):
             while True:
                 data = await _receive(websocket, config)
+                if not isinstance(data, CloseReason) and not bucket.take():
+                    data = CloseReason(CloseCode.TOO_MANY_MESSAGES, "message rate exceeded")
                 if isinstance(data, CloseReason):
                     await _close(websocket, runtime, data)
                     return None
@@ -103,10 +108,10 @@ async def _authenticate_by_message(websocket: WebSocket, runtime: StreamRuntime)
                 if problem is not None:
                     await websocket.send_text(problem.decode())
                     continue
-                role = await run_in_threadpool(runtime.authenticate, orjson.loads(data)["key"])
-                if role is None:
+                who = await run_in_threadpool(runtime.authenticate, orjson.loads(data)["key"])
+                if who is None:
                     await _close(websocket, runtime, _BAD_KEY)
-                return role
+                return who
     except TimeoutError:
         timeout = CloseReason(CloseCode.POLICY_VIOLATION, "authentication timeout")
         await _close(websocket, runtime, timeout)

@@ -32,7 +32,7 @@ from service.stream.watch_output import (
 __all__ = ["DEFAULT_URL", "WatchOptions", "stream_url", "watch"]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-_RETRY_CODES = {1001, 1006, 1011, 1012, 1013}  # worth reconnecting (and resuming)
+_RETRY_CODES = {1001, 1006, 1011, 1012, 1013, 4029, 4030}  # worth reconnecting, backing off
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """Export jobs over HTTP: 202 + Location, progress, files with their media types (each
-decoded), role refusals, every bad input as a problem naming its field, cancel."""
+decoded), role refusals, every bad input as a problem naming its field, dismissal."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def test_a_bundle_runs_to_done_with_every_file(
     assert r.headers["location"] == f"http://testserver/exports/{job['id']}"
     assert job["status"] in ("queued", "running", "done") and 0 <= job["progress"] <= 100
     assert job["request"]["print"]["paper"] == "A4"
-    body = _wait(client, job["id"], keys["viewer"])
+    body = _wait(client, job["id"], keys["planner"])
     assert body["status"] == "done" and body["progress"] == 100, body
     files = {f["name"]: f for f in body["files"]}
     assert set(files) == {
@@ -100,7 +100,7 @@ def test_a_bundle_runs_to_done_with_every_file(
     got: dict[str, bytes] = {}
     for name, f in files.items():
         assert f["href"] == f"http://testserver/exports/{job['id']}/files/{name}"
-        res = client.get(f["href"], headers=keys["viewer"])
+        res = client.get(f["href"], headers=keys["planner"])
         assert res.status_code == 200
         assert res.headers["content-type"].startswith(f["type"].split(";")[0])
         assert len(res.content) == f["bytes"] > 0
@@ -137,7 +137,7 @@ def test_roles(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
     assert r.status_code == 202
     job_id = r.json()["id"]
     assert client.delete(f"/exports/{job_id}", headers=keys["viewer"]).status_code == 403
-    assert _wait(client, job_id, keys["viewer"])["status"] in ("done", "cancelled")
+    assert _wait(client, job_id, keys["admin"])["status"] in ("done", "cancelled")
 
 
 @pytest.mark.parametrize(
@@ -190,7 +190,7 @@ def test_malformed_json_is_400(client: TestClient, keys: dict[str, dict[str, str
     assert r.headers["content-type"] == "application/problem+json"
 
 
-def test_cancel_stops_a_job_and_removes_its_files(
+def test_dismissing_a_running_job_stops_it_and_removes_its_files(
     client: TestClient, keys: dict[str, dict[str, str]]
 ) -> None:
     big = {
@@ -202,21 +202,20 @@ def test_cancel_stops_a_job_and_removes_its_files(
     r = client.post("/exports", json=big, headers=keys["planner"])
     assert r.status_code == 202
     job_id = r.json()["id"]
-    r = client.delete(f"/exports/{job_id}", headers=keys["planner"])
-    assert r.status_code == 200 and r.json()["status"] == "cancelled"
     manager = getattr(client.app.state, MANAGER_KEY)  # type: ignore[attr-defined]
     job = manager.get(job_id)
+    r = client.delete(f"/exports/{job_id}", headers=keys["planner"])
+    assert r.status_code == 200 and r.json()["status"] == "dismissed"
     assert job.future is not None
     done, _ = futures.wait([job.future], timeout=120)  # the worker has stopped
     assert done
-    body = client.get(f"/exports/{job_id}", headers=keys["viewer"]).json()
-    assert body["status"] == "cancelled" and "files" not in body
     assert not job.directory.exists()
-    assert client.get(f"/exports/{job_id}/files/map.pdf").status_code == 404
-    # cancelling again changes nothing
-    assert client.delete(f"/exports/{job_id}", headers=keys["planner"]).json()["status"] == (
-        "cancelled"
+    # the job is gone (OGC API - Processes dismiss): 404 for it, its files and a second DELETE
+    assert client.get(f"/exports/{job_id}", headers=keys["planner"]).status_code == 404
+    assert (
+        client.get(f"/exports/{job_id}/files/map.pdf", headers=keys["planner"]).status_code == 404
     )
+    assert client.delete(f"/exports/{job_id}", headers=keys["planner"]).status_code == 404
 
 
 def test_unknown_jobs_and_files_are_404(
@@ -226,10 +225,13 @@ def test_unknown_jobs_and_files_are_404(
     assert client.delete("/exports/nope", headers=keys["planner"]).status_code == 404
     r = client.post("/exports", json={"formats": ["cog"]}, headers=keys["planner"])
     job_id = r.json()["id"]
-    assert _wait(client, job_id, keys["viewer"])["status"] == "done"
-    assert client.get(f"/exports/{job_id}/files/field.tif").status_code == 200
-    assert client.get(f"/exports/{job_id}/files/../blightmap.gpkg").status_code == 404
-    assert client.get(f"/exports/{job_id}/files/map.pdf").status_code == 404
+    planner = keys["planner"]
+    assert _wait(client, job_id, planner)["status"] == "done"
+    assert client.get(f"/exports/{job_id}/files/field.tif", headers=planner).status_code == 200
+    files = f"/exports/{job_id}/files"
+    assert client.get(f"{files}/../blightmap.gpkg", headers=planner).status_code == 404
+    assert client.get(f"{files}/map.pdf", headers=planner).status_code == 404
+    assert client.get(f"{files}/field.tif").status_code == 404  # not the caller's job
 
 
 def test_no_field_yet_is_409(tmp_path: Path) -> None:
@@ -286,12 +288,16 @@ def test_live_server_exports_and_shuts_down_mid_job(
         assert r.status_code == 202, r.text
         job_url = r.headers["location"]
         deadline = time.monotonic() + 120
-        while (body := http.get(job_url).json())["status"] in ("queued", "running"):
+        while (body := http.get(job_url, headers=planner).json())["status"] in (
+            "queued",
+            "running",
+        ):
             assert http.get("/healthz").status_code == 200  # the service answers meanwhile
             assert time.monotonic() < deadline
             time.sleep(0.1)
         assert body["status"] == "done", body
-        pdf = http.get(next(f["href"] for f in body["files"] if f["format"] == "pdf"))
+        pdf_url = next(f["href"] for f in body["files"] if f["format"] == "pdf")
+        pdf = http.get(pdf_url, headers=planner)
         assert pdf.headers["content-type"] == "application/pdf"
         page = PdfReader(io.BytesIO(pdf.content)).pages[0]
         assert float(page.mediabox.width) == pytest.approx(841.89, abs=0.01)  # landscape

@@ -194,10 +194,10 @@ def test_ogc_features_core_passes_with_forecast_fronts_listed(
             check=True,
         )
         headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
-        r = httpx.post(server.url + "/forecasts", json=FORECAST, headers=headers)
+        r = httpx.post(server.url + "/forecasts", json=FORECAST, headers=headers, timeout=60)
         assert r.status_code == 202, r.text
         for _ in range(1200):
-            job = httpx.get(f"{server.url}/forecasts/{r.json()['id']}").json()
+            job = httpx.get(f"{server.url}/forecasts/{r.json()['id']}", headers=headers).json()
             if job["status"] != "queued" and job["status"] != "running":
                 break
             time.sleep(0.1)

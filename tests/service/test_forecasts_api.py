@@ -194,14 +194,18 @@ def test_same_seed_in_a_fresh_app_gives_identical_results(tmp_path: Any) -> None
 
 
 @pytest.mark.usefixtures("demo")
-def test_cancel_a_long_job(fclient: TestClient, planner: dict[str, str]) -> None:
+def test_dismiss_a_long_job(fclient: TestClient, planner: dict[str, str]) -> None:
     r = fclient.post("/forecasts", json={"horizon_days": 30, "runs": 1000}, headers=planner)
     job_id = r.json()["id"]
-    cancelled = fclient.delete(f"/forecasts/{job_id}", headers=planner)
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    assert _wait(fclient, job_id, planner)["status"] == "cancelled"
+    manager = getattr(fclient.app.state, MANAGER_KEY)  # type: ignore[attr-defined]
+    job = manager.get(job_id)
+    dismissed = fclient.delete(f"/forecasts/{job_id}", headers=planner)
+    assert dismissed.status_code == 200 and dismissed.json()["status"] == "dismissed"
+    assert job.cancel.is_set()  # the worker stops at its next check
+    assert fclient.get(f"/forecasts/{job_id}", headers=planner).status_code == 404
+    assert fclient.delete(f"/forecasts/{job_id}", headers=planner).status_code == 404
     again = fclient.post("/forecasts", json={"horizon_days": 30, "runs": 1000}, headers=planner)
-    assert again.json()["id"] != job_id  # a cancelled job is not reused
+    assert again.json()["id"] != job_id  # a dismissed job is not reused
     fclient.delete(f"/forecasts/{again.json()['id']}", headers=planner)
 
 

@@ -123,6 +123,19 @@ def test_a_head_under_the_limit_and_a_large_body_still_pass(server: LiveServer) 
     assert big.status_code == 401
 
 
+def test_pipelined_requests_in_one_large_read_are_not_one_large_head(server: LiveServer) -> None:
+    one = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 60 + b"\r\n\r\n"
+    last = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    burst = one * 199 + last  # about 20 KB at once, each head about 100 bytes
+    assert len(burst) > 16 * 1024
+    sock = _connect(server.port)
+    sock.sendall(burst)
+    answers = _read_all(sock)
+    sock.close()
+    assert answers.count(b"HTTP/1.1 200 ") == 200
+    assert b" 431 " not in answers
+
+
 def test_too_many_header_fields_get_431(server: LiveServer) -> None:
     sock = _connect(server.port)
     fields = b"".join(b"x-h%d: v\r\n" % i for i in range(30))

@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 import uvicorn
 from fastapi import FastAPI
 
-from service.auth import Role, create_key, resolve_key
+from service.auth import Role, create_key
 from service.store.gpkg import GeoPackageStore
+from service.stream.access import Identity, active_key_ids, identify
 from service.stream.config import StreamConfig
 from service.stream.hub import OverlayHub
 from service.stream.router import STATE_KEY, router
@@ -34,8 +35,12 @@ class KeyStore:
         self.keys = {role: create_key(self.store, role)[0] for role in Role}
 
     @property
-    def authenticate(self) -> Callable[[str], Role | None]:
-        return partial(resolve_key, self.store)
+    def authenticate(self) -> Callable[[str], Identity | None]:
+        return partial(identify, self.store)
+
+    @property
+    def active_keys(self) -> Callable[[], frozenset[str]]:
+        return partial(active_key_ids, self.store)
 
     def close(self) -> None:
         self.store.close()
@@ -62,7 +67,7 @@ class LiveStream:
 
     def __init__(self, hub: OverlayHub, config: StreamConfig, keys: KeyStore) -> None:
         self.hub = hub
-        self.runtime = StreamRuntime(hub, config, keys.authenticate)
+        self.runtime = StreamRuntime(hub, config, keys.authenticate, keys.active_keys)
         self.app = stream_app(self.runtime)
         self.port = free_port()
         uv_config = uvicorn.Config(

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from ar_assets.overlay import Convention, Layer
-from service.stream.protocol import MAX_RANGE_M, MIN_RANGE_M, ErrorCode
+from service.stream.protocol import MAX_RANGE_M, MIN_RANGE_M, CloseCode, ErrorCode
 from service.stream.schema import CLIENT_TYPES, check_client_message, protocol_schema, validator
 from tests.service.stream.helpers import move, overlay, serialize, subscribe
 
@@ -88,3 +88,5 @@ def test_the_doc_lists_every_message() -> None:
         assert f"`{name}`" in doc
     for code in ErrorCode:
         assert f"`{code.value}`" in doc
+    for close in CloseCode:  # every close code the server uses is in the close codes table
+        assert f"\n| {close.value} |" in doc, close
