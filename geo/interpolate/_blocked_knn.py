@@ -12,6 +12,7 @@ equal distances).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numba
@@ -28,9 +29,24 @@ _TARGETS_PER_BLOCK = 64
 
 
 @numba.njit(cache=True, nogil=True)
+def _near_first(points: FloatArray, local: IndexArray, centre: FloatArray) -> IndexArray:
+    """``local`` ordered by distance to ``centre``."""
+    to_centre = np.empty(len(local))
+    for c in range(len(local)):
+        sq = 0.0
+        for ax in range(points.shape[1]):
+            diff = points[local[c], ax] - centre[ax]
+            sq += diff * diff
+        to_centre[c] = sq
+    out: IndexArray = local[np.argsort(to_centre)]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _pick(
     points: FloatArray,
     targets: FloatArray,
+    centres: FloatArray,
     order: IndexArray,
     starts: IndexArray,
     cand: IndexArray,
@@ -38,16 +54,20 @@ def _pick(
     dist: FloatArray,
     idx: IndexArray,
 ) -> None:
-    """For each block's targets, the ``k`` nearest of its candidates, nearest first."""
+    """For each block's targets, the ``k`` nearest of its candidates, nearest first.
+
+    The candidates are visited nearest the block's centre first, so that each target's
+    buffer fills almost in order and most later candidates are rejected at once.
+    """
     k = dist.shape[1]
     d = points.shape[1]
     for b in range(len(starts) - 1):
-        lo, hi = cand_ptr[b], cand_ptr[b + 1]
+        local = _near_first(points, cand[cand_ptr[b] : cand_ptr[b + 1]], centres[b])
         for q in range(starts[b], starts[b + 1]):
             t = order[q]
             filled = 0
-            for c in range(lo, hi):
-                p = cand[c]
+            for c in range(len(local)):
+                p = local[c]
                 sq = 0.0
                 for ax in range(d):
                     diff = points[p, ax] - targets[t, ax]
@@ -93,15 +113,10 @@ def knn_blocked(
     delta = np.maximum.reduceat(spread, first)
     r_k, _ = tree.query(centres, k=[k], workers=-1)
     balls = tree.query_ball_point(centres, r_k[:, 0] * (1 + 1e-12) + 2.0 * delta + 1e-9, workers=-1)
-    # nearest the centre first: each target's buffer then fills almost in order
-    near_first = [
-        np.asarray(b, dtype=np.intp)[np.argsort(((points[b] - c) ** 2).sum(axis=1))]
-        for b, c in zip(balls, centres, strict=True)
-    ]
-    sizes = np.fromiter((len(b) for b in near_first), dtype=np.intp, count=len(balls))
+    sizes = np.fromiter((len(b) for b in balls), dtype=np.intp, count=len(balls))
     cand_ptr = np.r_[0, np.cumsum(sizes)].astype(np.intp)
-    cand = np.concatenate(near_first).astype(np.intp)
+    cand = np.fromiter(itertools.chain.from_iterable(balls), dtype=np.intp, count=int(cand_ptr[-1]))
     dist = np.empty((m, k))
     idx = np.empty((m, k), dtype=np.intp)
-    _pick(points, targets, order.astype(np.intp), starts, cand, cand_ptr, dist, idx)
+    _pick(points, targets, centres, order.astype(np.intp), starts, cand, cand_ptr, dist, idx)
     return dist, idx
