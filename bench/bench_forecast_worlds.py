@@ -98,6 +98,17 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for h in HORIZONS:
         print(_row(h, scores, args.min_count))
+    print("\nPooled reliability per bin (mean forecast / observed frequency / count):")
+    for h in HORIZONS:
+        p = np.concatenate([s.probability[h] for s in scores])
+        o = np.concatenate([s.outcome[h] for s in scores])
+        rel = reliability(p, o, min_count=args.min_count)
+        cells = [
+            f"{m:.2f}/{f:.2f}/{int(c)}"
+            for m, f, c in zip(rel.mean_forecast, rel.observed_frequency, rel.count, strict=True)
+            if c > 0
+        ]
+        print(f"day {h}: " + "  ".join(cells))
 
 
 if __name__ == "__main__":
