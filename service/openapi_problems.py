@@ -95,7 +95,7 @@ def _api_routes(app: FastAPI) -> dict[tuple[str, str], APIRoute]:
     for route, context in candidates:
         if isinstance(route, APIRoute):
             path = getattr(context, "path_format", route.path_format)
-            for method in route.methods:
+            for method in route.methods or ():
                 found[(method.lower(), path)] = route
     return found
 
