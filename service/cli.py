@@ -69,6 +69,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # X-Forwarded-For/-Proto only from the configured proxies (none by default)
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=list(settings.forwarded_allow_ips) or None,
+        ssl_certfile=args.ssl_certfile,  # TLS by uvicorn itself (README: TLS)
+        ssl_keyfile=args.ssl_keyfile,
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
@@ -257,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL of every absolute link, e.g. https://blight.example.org "
         "(env BLIGHTMAP_PUBLIC_URL; default http://HOST:PORT)",
     )
+    serve.add_argument("--ssl-certfile", help="PEM certificate (chain): serve HTTPS itself")
+    serve.add_argument("--ssl-keyfile", help="PEM private key of --ssl-certfile")
     serve.add_argument(
         "--forwarded-allow-ips",
         help="comma-separated proxy IPs/networks whose X-Forwarded-* headers are trusted "
