@@ -80,3 +80,19 @@ def test_links_default_to_the_bind_address(tmp_path: Path) -> None:
     with TestClient(app) as c:
         links = c.get("/", headers={"Host": "evil.example"}).json()["links"]
     assert {link["href"].split("/")[2] for link in links} == {"10.0.0.5:8080"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/collections/towers/items/T-1", "DELETE, GET, PUT"),
+        ("PATCH", "/keys", "GET, POST"),
+        ("POST", "/conformance", "GET"),
+    ],
+)
+def test_405_lists_every_method_of_the_path(
+    client: TestClient, method: str, path: str, allow: str
+) -> None:
+    r = client.request(method, path)
+    assert r.status_code == 405 and r.headers["allow"] == allow
+    assert r.headers["content-type"] == "application/problem+json"
