@@ -8,7 +8,9 @@ the whole field and district for every job), writes the files under
 ``<data_dir>/exports/<job id>/``, and keeps the newest ``max_jobs`` jobs (older jobs'
 files are deleted with them; so are job directories left by an earlier run).
 Cancelling sets an event that the job's progress callback checks between tiles and
-between files; a cancelled or failed job's files are removed.
+between files; a cancelled or failed job's files are removed. The print PDF is drawn
+in a child process of its own (:mod:`service.print_worker`), so the memory of a
+600-dpi sheet goes back to the system when it is done.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from service.errors import ApiError
@@ -30,7 +30,11 @@ def install(app: FastAPI, vendor_dir: Path) -> None:
     router = APIRouter(tags=["ar"])
     three = vendor_dir / "three"
 
-    @router.get("/ar-preview", summary="3D preview of the AR overlays (browser)")
+    @router.get(
+        "/ar-preview",
+        summary="3D preview of the AR overlays (browser)",
+        response_class=HTMLResponse,
+    )
     def page() -> FileResponse:
         """The preview page: ``?lon=&lat=&range=`` and the key in ``#key=``."""
         if not (three / "build" / "three.module.js").is_file():
