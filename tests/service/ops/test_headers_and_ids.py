@@ -56,7 +56,7 @@ def test_pages_get_a_policy_that_lets_them_work(client: TestClient) -> None:
     # the inline import map is allowed by its hash, not by 'unsafe-inline'
     script_src = next(p for p in csp.split(";") if p.strip().startswith("script-src"))
     assert "'sha256-" in script_src and "unsafe-inline" not in script_src
-    assert "connect-src 'self'" in csp and "worker-src 'self' blob:" in csp
+    assert "connect-src 'self' blob: data:" in csp and "worker-src 'self' blob:" in csp
 
 
 def test_new_key_answer_is_not_stored(client: TestClient, keys: dict[str, str]) -> None:
