@@ -96,3 +96,15 @@ def test_405_lists_every_method_of_the_path(
     r = client.request(method, path)
     assert r.status_code == 405 and r.headers["allow"] == allow
     assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("settings_kw", "base"),
+    [
+        ({"host": "0.0.0.0", "port": 9000}, "http://localhost:9000"),
+        ({"host": "::1", "port": 8000}, "http://[::1]:8000"),
+        ({"public_url": "https://blight.example.org/"}, "https://blight.example.org"),
+    ],
+)
+def test_base_url(tmp_path: Path, settings_kw: dict[str, object], base: str) -> None:
+    assert Settings(data_dir=tmp_path, **settings_kw).base_url == base  # type: ignore[arg-type]
