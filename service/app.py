@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from ar_assets.assets import AssetStore
 from ar_assets.overlays import overlay_message
-from service import health, observability, openapi_docs, vendor
+from service import health, observability, openapi_docs, openapi_problems, vendor
 from service.body import BodyLimitMiddleware
 from service.cors import PathCorsMiddleware
 from service.errors import add_exception_handlers
@@ -122,6 +122,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     webmap.install(app)
     docs.install(app)
     openapi_docs.install(app)
+    openapi_problems.install(app)  # after every other change to app.openapi
     metrics = observability.Metrics()
     metrics.watch(app)
     state.fields.on_computed(metrics.field_seconds.observe)

@@ -87,6 +87,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # header size and count, head and body timeouts, connection caps: service/guard/
         http=guarded_protocol(guard, limits),
         timeout_keep_alive=settings.http_keep_alive_s,
+        ssl_certfile=args.ssl_certfile,  # TLS by uvicorn itself (README: TLS)
+        ssl_keyfile=args.ssl_keyfile,
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
@@ -291,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL of every absolute link, e.g. https://blight.example.org "
         "(env BLIGHTMAP_PUBLIC_URL; default http://HOST:PORT)",
     )
+    serve.add_argument("--ssl-certfile", help="PEM certificate (chain): serve HTTPS itself")
+    serve.add_argument("--ssl-keyfile", help="PEM private key of --ssl-certfile")
     serve.add_argument(
         "--forwarded-allow-ips",
         help="comma-separated proxy IPs/networks whose X-Forwarded-* headers are trusted "

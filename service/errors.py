@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from geo import errors as geo_errors
 from geo.tiles.errors import NoSuchTile
+from service.methods import allowed_methods
 from service.request_id import current_request_id
 from service.responses import json_response
 from service.store import AlreadyExists, NotFound, StoreError
@@ -246,13 +247,16 @@ def _http_error(request: Request, exc: Exception) -> Response:
     titles = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable"}
     title = titles.get(exc.status_code, "HTTP error")
     detail = str(exc.detail) if exc.detail else title
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return problem_response(
         exc.status_code,
         title,
         title.lower().replace(" ", "-"),
         detail,
         (),
-        dict(exc.headers or {}),
+        headers,
         request.url.path,
     )
 

@@ -11,6 +11,8 @@ finished job evicted to make room takes its files with it; so do job directories
 by an earlier run). Dismissing a job (``DELETE``, OGC API - Processes) takes it out of
 the table: a queued or running job is cancelled (an event its progress callback checks
 between tiles and between files), and its files, or a finished job's, are removed.
+The print PDF is drawn in a child process of its own (:mod:`service.print_worker`), so
+the memory of a 600-dpi sheet goes back to the system when it is done.
 """
 
 from __future__ import annotations

@@ -186,7 +186,8 @@ class Settings(BaseSettings):
         None,
         pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$",
         description="Base of every absolute link (OGC links, TileJSON, job URLs), e.g. "
-        "https://blight.example.org; default http://<host>:<port>. Never the Host header.",
+        "https://blight.example.org; default http://<host>:<port> (localhost when bound "
+        "to every interface). Never the Host header.",
     )
     forwarded_allow_ips: tuple[str, ...] = Field(
         (),
@@ -205,6 +206,8 @@ class Settings(BaseSettings):
         """What absolute links start with (no trailing slash)."""
         if self.public_url:
             return self.public_url.rstrip("/")
+        if self.host in ("0.0.0.0", "::", ""):  # all interfaces: no address to link to
+            return f"http://localhost:{self.port}"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 

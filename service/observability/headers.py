@@ -43,7 +43,7 @@ PAGE_CSP = (
     "img-src 'self' data: blob:; "
     "worker-src 'self' blob:; "
     "child-src 'self' blob:; "
-    "connect-src 'self'; "
+    "connect-src 'self' blob: data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 )
 """Policy of ``/map`` and ``/ar-preview``: everything from this service, nothing else."""

@@ -13,7 +13,12 @@ from service.request_id import current_request_id
 __all__ = ["JsonFormatter", "configure_logging"]
 
 # attributes every LogRecord has; anything else came through ``extra=``
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's copy of the message with terminal colours
+}
 
 
 class JsonFormatter(logging.Formatter):

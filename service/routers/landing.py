@@ -49,7 +49,11 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/api", summary="API definition (OpenAPI 3.0)")
+@router.get(
+    "/api",
+    summary="API definition (OpenAPI 3.0)",
+    responses={200: {"content": {OPENAPI_JSON: {"schema": {"type": "object"}}}}},
+)
 def api_definition(request: Request) -> Response:
     """The OpenAPI document in version 3.0, as OGC API clients expect."""
     doc = to_openapi30(request.app.openapi())

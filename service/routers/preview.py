@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from service.vendor import vendor_files
 
@@ -22,7 +22,11 @@ def install(app: FastAPI) -> None:
     """Add the page and its script to ``app``."""
     router = APIRouter(tags=["ar"])
 
-    @router.get("/ar-preview", summary="3D preview of the AR overlays (browser)")
+    @router.get(
+        "/ar-preview",
+        summary="3D preview of the AR overlays (browser)",
+        response_class=HTMLResponse,
+    )
     def page(request: Request) -> FileResponse:
         """The preview page: ``?lon=&lat=&range=`` and the key in ``#key=``."""
         vendor_files(request).require("three")

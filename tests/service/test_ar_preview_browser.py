@@ -58,7 +58,7 @@ def test_preview_renders_the_overlays(
             ],
         )
         try:
-            page = browser.new_page(viewport={"width": 960, "height": 640})
+            page = browser.new_page(viewport={"width": 960, "height": 640}, bypass_csp=True)
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(url)

@@ -149,7 +149,7 @@ def test_map_follows_a_new_observation_live(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 680})
+            page = browser.new_page(viewport={"width": 1000, "height": 680}, bypass_csp=True)
             errors: list[str] = []
             requests: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
@@ -262,7 +262,7 @@ def test_forecast_day_slider_shows_each_day(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 680})
+            page = browser.new_page(viewport={"width": 1000, "height": 680}, bypass_csp=True)
             errors: list[str] = []
             requests: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
@@ -335,7 +335,7 @@ def test_a_new_district_fills_in_live(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 680})
+            page = browser.new_page(viewport={"width": 1000, "height": 680}, bypass_csp=True)
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{server.url}/map#key=bm_not-a-key")

@@ -56,7 +56,7 @@ def test_pages_get_a_policy_that_lets_them_work(client: TestClient) -> None:
     # the inline import map is allowed by its hash, not by 'unsafe-inline'
     script_src = next(p for p in csp.split(";") if p.strip().startswith("script-src"))
     assert "'sha256-" in script_src and "unsafe-inline" not in script_src
-    assert "connect-src 'self'" in csp and "worker-src 'self' blob:" in csp
+    assert "connect-src 'self' blob: data:" in csp and "worker-src 'self' blob:" in csp
 
 
 def test_new_key_answer_is_not_stored(client: TestClient, keys: dict[str, str]) -> None:
@@ -80,3 +80,31 @@ def test_links_default_to_the_bind_address(tmp_path: Path) -> None:
     with TestClient(app) as c:
         links = c.get("/", headers={"Host": "evil.example"}).json()["links"]
     assert {link["href"].split("/")[2] for link in links} == {"10.0.0.5:8080"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/collections/towers/items/T-1", "DELETE, GET, PUT"),
+        ("PATCH", "/keys", "GET, POST"),
+        ("POST", "/conformance", "GET"),
+    ],
+)
+def test_405_lists_every_method_of_the_path(
+    client: TestClient, method: str, path: str, allow: str
+) -> None:
+    r = client.request(method, path)
+    assert r.status_code == 405 and r.headers["allow"] == allow
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("settings_kw", "base"),
+    [
+        ({"host": "0.0.0.0", "port": 9000}, "http://localhost:9000"),
+        ({"host": "::1", "port": 8000}, "http://[::1]:8000"),
+        ({"public_url": "https://blight.example.org/"}, "https://blight.example.org"),
+    ],
+)
+def test_base_url(tmp_path: Path, settings_kw: dict[str, object], base: str) -> None:
+    assert Settings(data_dir=tmp_path, **settings_kw).base_url == base  # type: ignore[arg-type]
