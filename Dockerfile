@@ -7,7 +7,7 @@
 FROM node:20-slim AS npm
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --omit=peer --no-audit --no-fund
 
 # Build stage: wheels for blightmap and its dependencies.
 FROM python:3.11-slim AS build

@@ -9,9 +9,12 @@ ARGS ?=
 .PHONY: install install-runtime demo serve test lint bench wheel clean
 
 # Python: the runtime alone (demo, serve), or with the test extra (test, lint, bench).
+# The runtime goes in with uv (from PyPI): the same wheels as pip, installed in
+# parallel and without compiling every module up front (BENCHMARKS.md, issue 14).
 $(BIN)/.installed-runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip install -q --native-tls --python $(BIN)/python -e .
 	touch $@
 
 $(BIN)/.installed: pyproject.toml
@@ -19,11 +22,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(BIN)/.installed-runtime
 
-# npm: three.js, MapLibre GL JS, Swagger UI and Redoc (served to browsers) alone, or
-# with the Khronos glTF validator (tests). `npm ci` empties node_modules first, so each
-# stamp lives inside it.
+# npm: three.js, MapLibre GL JS, Swagger UI and Redoc (served to browsers; their peer
+# packages such as React are inside Redoc's standalone bundle) alone, or with the
+# Khronos glTF validator (tests). `npm ci` empties node_modules first, so each stamp
+# lives inside it.
 node_modules/.runtime: package.json package-lock.json
-	npm ci --omit=dev --no-audit --no-fund
+	npm ci --omit=dev --omit=peer --no-audit --no-fund
 	touch $@
 
 node_modules/.all: package.json package-lock.json

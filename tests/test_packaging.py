@@ -93,7 +93,7 @@ def test_the_wheel_installs_without_extras_and_serves_every_page(tmp_path: Path)
     bin_dir = env_dir / "bin"
     env = _clean_env(tmp_path)
     installed = subprocess.run(
-        [str(bin_dir / "pip"), "install", "-q", str(wheel)],
+        [str(bin_dir / "pip"), "install", "-q", "--no-compile", str(wheel)],
         capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr[-3000:]
