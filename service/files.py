@@ -106,7 +106,8 @@ class Spool:
 
     def __init__(self, parent: Path, keep: int = 64) -> None:
         parent.mkdir(parents=True, exist_ok=True)
-        self.directory = Path(tempfile.mkdtemp(prefix="files-", dir=parent))
+        _remove_orphans(parent)
+        self.directory = Path(tempfile.mkdtemp(prefix=f"files-{os.getpid()}-", dir=parent))
         self._keep = keep
         self._locks: dict[Path, asyncio.Lock] = {}
 
@@ -147,6 +148,20 @@ class Spool:
     def close(self) -> None:
         """Remove the directory and everything in it."""
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _remove_orphans(parent: Path) -> None:
+    """Remove the spools of processes that are gone (killed before their shutdown)."""
+    for old in parent.glob("files-*-*"):
+        pid = old.name.split("-")[1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except PermissionError:  # alive, someone else's
+            continue
 
 
 def install_spool(app: FastAPI, data_dir: Path) -> Spool:
