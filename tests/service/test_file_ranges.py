@@ -127,6 +127,9 @@ def test_validators_304_if_range_and_416(served: tuple[TestClient, list[str]], k
     past = client.get(urls[kind], headers={"Range": f"bytes={size}-"})
     assert past.status_code == 416
     assert past.headers["content-range"] == f"bytes */{size}"
+    for unusable in ("items=0-9", "bytes=9-2", "bytes=x-y", "bytes"):
+        ignored = client.get(urls[kind], headers={"Range": unusable})
+        assert ignored.status_code == 200 and ignored.content == whole.content, unusable
 
 
 def test_unknown_files_are_still_404_on_head(served: tuple[TestClient, list[str]]) -> None:
