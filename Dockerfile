@@ -1,30 +1,32 @@
 # syntax=docker/dockerfile:1
-# Build stage: wheels for blightmap and its dependencies.
-FROM python:3.11-slim AS build
-WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY geo ./geo
-COPY service ./service
-COPY ar_assets ./ar_assets
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# The same steps as `make wheel` and tests/test_packaging.py: npm ci for the browser
+# libraries, a wheel that carries them (setup.py copies them in), installed without
+# extras into a clean Python.
 
-# three.js (the AR preview page) and MapLibre GL JS (the live map): runtime npm dependencies.
+# three.js, MapLibre GL JS, Swagger UI and Redoc: npm packages the wheel takes in.
 FROM node:20-slim AS npm
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --omit=peer --no-audit --no-fund
 
-# Runtime stage: slim, non-root, data on a volume.
+# Build stage: wheels for blightmap and its dependencies.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml setup.py README.md ./
+COPY geo ./geo
+COPY service ./service
+COPY ar_assets ./ar_assets
+COPY --from=npm /src/node_modules ./node_modules
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+# Runtime stage: slim, non-root, data on a volume; no node_modules (the wheel has the files).
 FROM python:3.11-slim AS runtime
 RUN useradd --create-home --uid 10001 blightmap \
     && mkdir /data && chown blightmap:blightmap /data
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
-COPY --from=npm /src/node_modules/three /opt/blightmap/node_modules/three
-COPY --from=npm /src/node_modules/maplibre-gl /opt/blightmap/node_modules/maplibre-gl
+RUN pip install --no-cache-dir --no-index --find-links /wheels blightmap && rm -rf /wheels
 USER blightmap
 ENV BLIGHTMAP_DATA_DIR=/data \
-    BLIGHTMAP_VENDOR_DIR=/opt/blightmap/node_modules \
     BLIGHTMAP_HOST=0.0.0.0 \
     BLIGHTMAP_PORT=8000
 VOLUME ["/data"]

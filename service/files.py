@@ -26,7 +26,9 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse
+from starlette.datastructures import Headers
+from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
+from starlette.types import Receive, Scope, Send
 
 from service.errors import NotModified
 from service.lifespan import close_on_shutdown
@@ -72,7 +74,33 @@ def file_response(
     headers = {"ETag": etag}
     if cache_control is not None:
         headers["Cache-Control"] = cache_control
-    return FileResponse(path, media_type=media_type, headers=headers, filename=filename)
+    return _RangeFileResponse(path, media_type=media_type, headers=headers, filename=filename)
+
+
+class _RangeFileResponse(FileResponse):
+    """Starlette's file response, ignoring a ``Range`` it cannot use (RFC 9110 14.2).
+
+    An unknown range unit MUST be ignored and an invalid range set MAY be: the whole
+    file is sent (200) instead of Starlette's plain-text 400. Ranges past the end keep
+    their 416.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        value = Headers(scope=scope).get("range")
+        if value is not None and not _usable_range(value, os.stat(self.path).st_size):
+            raw = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
+            scope = {**scope, "headers": raw}
+        await super().__call__(scope, receive, send)
+
+
+def _usable_range(value: str, size: int) -> bool:
+    try:
+        FileResponse._parse_range_header(value, size)
+    except MalformedRangeHeader:
+        return False
+    except RangeNotSatisfiable:
+        return True
+    return True
 
 
 def get_and_head(router: APIRouter, path: str, **kwargs: Any) -> Callable[[_Endpoint], _Endpoint]:
@@ -106,7 +134,8 @@ class Spool:
 
     def __init__(self, parent: Path, keep: int = 64) -> None:
         parent.mkdir(parents=True, exist_ok=True)
-        self.directory = Path(tempfile.mkdtemp(prefix="files-", dir=parent))
+        _remove_orphans(parent)
+        self.directory = Path(tempfile.mkdtemp(prefix=f"files-{os.getpid()}-", dir=parent))
         self._keep = keep
         self._locks: dict[Path, asyncio.Lock] = {}
 
@@ -147,6 +176,20 @@ class Spool:
     def close(self) -> None:
         """Remove the directory and everything in it."""
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _remove_orphans(parent: Path) -> None:
+    """Remove the spools of processes that are gone (killed before their shutdown)."""
+    for old in parent.glob("files-*-*"):
+        pid = old.name.split("-")[1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except PermissionError:  # alive, someone else's
+            continue
 
 
 def install_spool(app: FastAPI, data_dir: Path) -> Spool:
