@@ -104,6 +104,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     install_forecasts(app, state)
     install_exports(app, state)
     preview.install(app, settings.vendor_dir)
-    webmap.install(app, settings.vendor_dir)
+    webmap.install(app, settings.vendor_dir, settings.data_dir)
     openapi_docs.install(app)
     return app

@@ -39,6 +39,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.stream.server import StreamServer
 
     settings = _settings(args, host=args.host, port=args.port, demo=args.demo or None)
+    if args.basemap:
+        _import_basemap(settings.data_dir, Path(args.basemap), args.basemap_crs)
     store = open_store(settings)
     if settings.demo:
         with Progress(console=console, transient=True) as bar:
@@ -65,6 +67,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     # closes the AR streams with 1001 before uvicorn's own shutdown (which would say 1012)
     StreamServer(config, getattr(app.state, STATE_KEY), freeze_heap=True).run()
+    return 0
+
+
+def _import_basemap(data_dir: Path, source: Path, crs: str | None) -> None:
+    from service.basemap import import_basemap
+
+    with console.status("reading the basemap"):
+        basemap = import_basemap(data_dir, source, crs)
+    buildings, streets = len(basemap.of_kind("building")), len(basemap.of_kind("street"))
+    console.print(f"basemap: {buildings} buildings and {streets} streets from {source.name}")
+
+
+def cmd_basemap_import(args: argparse.Namespace) -> int:
+    """Import buildings and streets (GeoPackage, GeoJSON or PMTiles, any CRS) as the
+    basemap of the map and the print exports."""
+    _import_basemap(_settings(args).data_dir, Path(args.file), args.crs)
     return 0
 
 
@@ -232,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="fill an empty store with the demo")
     serve.add_argument("--host", help="bind address (env BLIGHTMAP_HOST)")
     serve.add_argument("--port", type=int, help="port (env BLIGHTMAP_PORT)")
+    serve.add_argument("--basemap", help="import this basemap file first (see `basemap import`)")
+    serve.add_argument("--basemap-crs", help="CRS of a basemap file that declares none")
     data_arg(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -241,6 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     towers.add_argument("--crs", help="CRS of a CSV file's coordinates (default EPSG:4326)")
     data_arg(towers)
     towers.set_defaults(func=cmd_import_towers)
+
+    basemap = sub.add_parser("basemap", help="the optional offline basemap")
+    bm = basemap.add_subparsers(dest="what", required=True)
+    bm_import = bm.add_parser(
+        "import", help="buildings and streets from a .gpkg, .geojson or .pmtiles file (any CRS)"
+    )
+    bm_import.add_argument("file")
+    bm_import.add_argument("--crs", help="CRS of a file that declares none (default EPSG:4326)")
+    data_arg(bm_import)
+    bm_import.set_defaults(func=cmd_basemap_import)
 
     export = sub.add_parser("export", help="export a bundle (maps, tiles, PDF) or the towers")
     from service.cli_export import add_export_arguments

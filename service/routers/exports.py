@@ -16,6 +16,7 @@ from starlette.responses import FileResponse
 
 from geo.export import check_spec
 from service.auth import Permission
+from service.basemap import load_basemap
 from service.body import parse_json, read_json_body
 from service.deps import StateDep, require
 from service.errors import ResourceNotFound
@@ -87,7 +88,8 @@ async def post_export(request: Request, state: StateDep, manager: ManagerDep) ->
     parsed = parse_json(ExportIn, await read_json_body(request))
     spec = parsed.to_spec()
     field = await state.fields.current()
-    data = export_data(field, state.towers.current())
+    basemap = await run_in_threadpool(load_basemap, state.settings.data_dir)
+    data = export_data(field, state.towers.current(), basemap)
     await run_in_threadpool(check_spec, spec, data, state.settings.export_max_tiles)
     job = manager.submit(parsed.model_dump(mode="json"), spec, data)
     return _job_response(request, job, 202)

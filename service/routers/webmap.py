@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 
+from service.basemap import basemap_path
 from service.errors import ResourceNotFound
 from service.routers.preview import STATIC_DIR, VendorMissing
 
@@ -34,6 +35,7 @@ PAGE_FILES: dict[str, str] = {
     "map.js": "text/javascript",
     "map-colours.js": "text/javascript",
     "map-tower.js": "text/javascript",
+    "map-labels.js": "text/javascript",
     "map.css": "text/css",
 }
 """The page's own script modules and style sheet (``service/static/map*``)."""
@@ -45,8 +47,9 @@ class MapLibreMissing(VendorMissing):
     title = "MapLibre GL JS missing"
 
 
-def install(app: FastAPI, vendor_dir: Path) -> None:
-    """Add ``/map``, its script and style sheet, and the vendored MapLibre to ``app``."""
+def install(app: FastAPI, vendor_dir: Path, data_dir: Path) -> None:
+    """Add ``/map``, its script and style sheet, the vendored MapLibre and the data
+    directory's basemap (``/basemap.geojson``) to ``app``."""
     router = APIRouter(tags=["map"])
     dist = vendor_dir / "maplibre-gl" / "dist"
 
@@ -62,6 +65,18 @@ def install(app: FastAPI, vendor_dir: Path) -> None:
         if name not in PAGE_FILES:
             raise ResourceNotFound("no such file of the map page")
         return FileResponse(STATIC_DIR / name, media_type=PAGE_FILES[name])
+
+    @router.get(
+        "/basemap.geojson",
+        summary="The offline basemap (buildings and streets), if one was imported",
+        responses={404: {"description": "No basemap was imported"}},
+    )
+    def basemap() -> FileResponse:
+        """Buildings and streets (``kind``) as GeoJSON, from ``blightmap basemap import``."""
+        path = basemap_path(data_dir)
+        if not path.is_file():
+            raise ResourceNotFound("no basemap: import one with `blightmap basemap import FILE`")
+        return FileResponse(path, media_type="application/geo+json")
 
     @router.get("/vendor/maplibre-gl/{name}", include_in_schema=False)
     def vendored(name: Annotated[str, PathParam(max_length=64)]) -> FileResponse:
