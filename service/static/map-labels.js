@@ -59,7 +59,15 @@ export function createLabels(map, state) {
   function candidates(label, p) {
     const { w, h } = label;
     if (label.kind === "zone") {
-      return [[p.x - w / 2, p.y - h / 2], [p.x - w / 2, p.y - h - GAP_PX], [p.x - w / 2, p.y + GAP_PX]];
+      // centred on the zone, then rings of spots around it (towers crowd zone centres)
+      const spots = [[p.x - w / 2, p.y - h / 2]];
+      for (const step of [1, 2, 3]) {
+        const dx = step * (w / 2 + GAP_PX), dy = step * (h + GAP_PX) / 1.5;
+        for (const [ux, uy] of [[0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1]]) {
+          spots.push([p.x - w / 2 + ux * dx, p.y - h / 2 + uy * dy]);
+        }
+      }
+      return spots;
     }
     return [
       [p.x + GAP_PX, p.y - h / 2], [p.x - GAP_PX - w, p.y - h / 2],
