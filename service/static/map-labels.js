@@ -4,7 +4,8 @@
 // After every frame (throttled to one layout per animation frame) the labels are laid
 // out greedily: zones by rank (zone 1 first), then towers by their highest intensity;
 // each tries a few spots around its feature and takes the first free one inside the
-// map (clear of other labels and of every tower's dot), or is hidden. window.__map.labels reports what is shown, for the tests.
+// map (clear of other labels, of every tower's dot and of the panels), or is hidden.
+// window.__map.labels reports what is shown, for the tests.
 
 const GAP_PX = 6;
 const PAD_PX = 2;
@@ -83,6 +84,12 @@ export function createLabels(map, state) {
       const p = map.project(l.lngLat);
       return { left: p.x - DOT_PX, top: p.y - DOT_PX, right: p.x + DOT_PX, bottom: p.y + DOT_PX };
     });
+    // nor under the page's panels
+    const origin = layer.getBoundingClientRect();
+    for (const panel of document.querySelectorAll("aside:not([hidden])")) {
+      const r = panel.getBoundingClientRect();
+      placed.push({ left: r.left - origin.left, top: r.top - origin.top, right: r.right - origin.left, bottom: r.bottom - origin.top });
+    }
     const shown = { zone: [], tower: [] };
     let hidden = 0;
     for (const label of labels) {
@@ -135,6 +142,8 @@ export function createLabels(map, state) {
       labels = next.sort((a, b) => a.priority - b.priority);
       schedule();
     },
+    /** Lay out again (a panel opened or closed). */
+    relayout: schedule,
     /** Show or hide one kind ("zone" or "tower"), as the layer checkboxes do. */
     toggle(kind, on) {
       visible[kind] = on;

@@ -452,6 +452,7 @@ async function showTower(id) {
   map.setFeatureState({ source: "towers", id }, { selected: true });
   $("tower").hidden = false;
   $("tower").dataset.tower = id;
+  labels?.relayout();
   $("tower-title").textContent = `${feature.properties.name ?? id} (${id})`;
   const marker = markers.get(id);
   $("tower-summary").textContent = `highest tier intensity ${fmt(marker?.intensity ?? feature.properties.intensity_max)}` +
@@ -468,6 +469,7 @@ function closeTower() {
   if (state.selected) map.setFeatureState({ source: "towers", id: state.selected }, { selected: false });
   state.selected = null;
   $("tower").hidden = true;
+  labels?.relayout();
 }
 
 $("tower-close").addEventListener("click", closeTower);

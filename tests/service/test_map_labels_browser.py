@@ -30,7 +30,9 @@ LABELS = """() => {
   const src = map.getSource('tower-points')._data;
   const dots = (src.features || []).map((f) => { const p = map.project(f.geometry.coordinates);
     return [p.x, p.y]; });
-  return {labels, dots, state: window.__map.labels};
+  const panel = document.getElementById('panel').getBoundingClientRect();
+  return {labels, dots, panel: [panel.left, panel.top, panel.right, panel.bottom],
+          state: window.__map.labels};
 }"""
 
 LAYER_ORDER = "() => window.__maplibre.getStyle().layers.map((l) => l.id)"
@@ -46,6 +48,7 @@ def _overlap(a: list[float], b: list[float]) -> bool:
 def _check_apart(seen: dict[str, Any]) -> None:
     labels = seen["labels"]
     for i, a in enumerate(labels):
+        assert not _overlap(a["box"], seen["panel"]), a  # nothing hides under the panel
         for b in labels[i + 1 :]:
             assert not _overlap(a["box"], b["box"]), (a, b)
         for x, y in seen["dots"]:
