@@ -31,6 +31,7 @@ from geo.export import ExportData, ExportSpec
 from geo.export.bundle import ExportedFile, run_export
 from geo.export.spec import MAX_TILES
 from service.fields import FieldSnapshot
+from service.print_worker import write_pdf_isolated
 from service.state import TowerLayer
 
 __all__ = ["ExportJob", "ExportManager", "JobStatus", "export_data"]
@@ -150,7 +151,9 @@ class ExportManager:
 
         try:
             progress(0)
-            files = run_export(spec, data, job.directory, progress, self._max_tiles)
+            files = run_export(
+                spec, data, job.directory, progress, self._max_tiles, write_pdf_isolated
+            )
         except _Cancelled:
             shutil.rmtree(job.directory, ignore_errors=True)
             return []

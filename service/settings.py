@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -39,9 +40,18 @@ class Settings(BaseSettings):
     tower_max_distance_m: float = Field(
         50_000.0, gt=0, description="New towers farther than this from the district are refused."
     )
+    earliest_time_utc: AwareDatetime = Field(
+        datetime(2000, 1, 1, tzinfo=UTC),
+        description="observed_at / applied_at before this instant are refused (422).",
+    )
+    future_tolerance_s: float = Field(
+        300.0, ge=0, le=86_400, description="Clock skew allowed for times in the future."
+    )
 
-    field_method: Literal["auto", "idw", "kriging"] = Field(
-        "auto", description="Interpolation method; auto picks the lower LOO RMSE."
+    field_method: Literal["auto", "idw", "kriging", "kriging-local"] = Field(
+        "auto",
+        description="Interpolation method; auto serves seam-free kriging unless IDW's LOO "
+        "RMSE is more than 10 % lower.",
     )
     field_resolution_m: float = Field(5.0, gt=0, le=1000, description="Grid cell size.")
     field_pad_m: float = Field(50.0, ge=0, description="Grid margin around the towers.")
@@ -58,11 +68,20 @@ class Settings(BaseSettings):
     )
     zone_margin_m: float = Field(5.0, ge=0, description="Safety buffer around zones.")
 
-    vendor_dir: Path = Field(
-        Path(__file__).resolve().parents[1] / "node_modules",
-        description="npm packages served to browsers (three.js for /ar-preview).",
+    vendor_dir: Path | None = Field(
+        None,
+        description=(
+            "A node_modules directory of the npm packages served to browsers (three.js,"
+            " MapLibre GL JS, Swagger UI, Redoc); by default those built into the"
+            " package, then the source tree's node_modules."
+        ),
     )
 
+    cors_origins: tuple[str, ...] = Field(
+        ("*",),
+        description="Origins that may fetch /assets and /schemas cross-origin ('*' = any; "
+        "empty = none). Both are public; the rest of the API has no CORS.",
+    )
     ws_allowed_origins: tuple[str, ...] = Field(
         (),
         description="Browser origins allowed on /ws/overlays besides the host ('*' = any).",
@@ -83,6 +102,23 @@ class Settings(BaseSettings):
     ws_detached_ttl_s: float = Field(120.0, ge=0)
     ws_ping_interval_s: float = Field(20.0, gt=0)
     ws_ping_timeout_s: float = Field(20.0, gt=0)
+    http_max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Largest request head (request line + headers), 431 beyond."
+    )
+    http_max_headers: int = Field(100, ge=10, description="Most header fields (431 beyond).")
+    http_header_timeout_s: float = Field(
+        10.0, gt=0, description="Time to send a request head (408 after; idle: closed)."
+    )
+    http_body_timeout_s: float = Field(
+        60.0, gt=0, description="Time to send a request body after its head (408 after)."
+    )
+    http_keep_alive_s: int = Field(5, ge=1, description="Idle keep-alive connections close (s).")
+    http_max_connections: int = Field(
+        10_000, ge=0, description="Open connections (idle ones are closed first; 0 = no cap)."
+    )
+    http_max_connections_per_ip: int = Field(
+        1_000, ge=0, description="Open connections per client IP (503 beyond; 0 = no cap)."
+    )
     asset_cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Memory for GLB assets.")
     export_max_tiles: int = Field(
         100_000, ge=1, description="Most tiles one export may render (all tile sets together)."
@@ -101,6 +137,32 @@ class Settings(BaseSettings):
         (1, 3, 7), description="Hindcast lead times (days) of the forecasts' skill scores."
     )
     forecast_skill_runs: int = Field(100, ge=10, description="Hindcast ensemble size.")
+
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$",
+        description="Base of every absolute link (OGC links, TileJSON, job URLs), e.g. "
+        "https://blight.example.org; default http://<host>:<port>. Never the Host header.",
+    )
+    forwarded_allow_ips: tuple[str, ...] = Field(
+        (),
+        description="Proxies (IPs or networks) whose X-Forwarded-For/-Proto are trusted; "
+        "none by default, '*' for any.",
+    )
+    ready_min_free_bytes: int = Field(
+        64 << 20, ge=0, description="/readyz fails when the data directory has less free space."
+    )
+    ready_field_timeout_s: float = Field(
+        10.0, gt=0, description="/readyz waits this long for the current field."
+    )
+
+    @property
+    def base_url(self) -> str:
+        """What absolute links start with (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def store_path(self) -> Path:

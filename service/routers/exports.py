@@ -21,6 +21,7 @@ from service.body import parse_json, read_json_body
 from service.deps import StateDep, require
 from service.errors import ResourceNotFound
 from service.exports import ExportJob, ExportManager, export_data
+from service.files import file_response, get_and_head
 from service.lifespan import close_on_shutdown
 from service.ogc import absolute
 from service.openapi_docs import json_body
@@ -105,20 +106,29 @@ async def get_export(request: Request, job_id: str, manager: ManagerDep) -> Resp
     return _job_response(request, _job(manager, job_id))
 
 
-@router.get(
+@get_and_head(
+    router,
     "/exports/{job_id}/files/{name}",
     summary="One file of a finished export",
     dependencies=[Depends(require(Permission.READ))],
     response_class=FileResponse,
+    responses={206: {"description": "Partial content (Range)"}},
 )
-async def get_export_file(job_id: str, name: str, manager: ManagerDep) -> Response:
-    """The file, with its media type; 404 until the job is done."""
-    exported = _job(manager, job_id).file(name)
+async def get_export_file(
+    request: Request, job_id: str, name: str, manager: ManagerDep
+) -> Response:
+    """The file, with its media type; 404 until the job is done. Byte ranges,
+    ``HEAD`` and ``If-None-Match`` as for every file (a finished file never changes)."""
+    job = _job(manager, job_id)
+    exported = job.file(name)
     if exported is None:
         raise ResourceNotFound("this export has no such file (yet)")
-    job = _job(manager, job_id)
-    return FileResponse(
-        job.directory / exported.name, media_type=exported.media_type, filename=exported.name
+    return file_response(
+        request,
+        job.directory / exported.name,
+        media_type=exported.media_type,
+        etag=f'"export-{job.id}-{exported.name}"',
+        filename=exported.name,
     )
 
 

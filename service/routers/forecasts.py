@@ -11,6 +11,7 @@ at the same ``/forecasts/{id}`` with ``kind: "compare"``.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -19,8 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from service.auth import Permission
 from service.body import parse_json, read_json_body
 from service.deps import StateDep, require
-from service.errors import ApiError, FieldError, InvalidContent, ResourceNotFound
+from service.errors import ApiError, FieldError, InvalidContent, NotModified, ResourceNotFound
 from service.fields import FieldSnapshot
+from service.files import SpoolDep, etag_matches, file_response, get_and_head
 from service.forecast_geotiff import probability_cog
 from service.forecast_inputs import build_inputs, planned_treatments
 from service.forecasts import ForecastInputs, ForecastJob, ForecastManager
@@ -160,13 +162,16 @@ async def delete_forecast(request: Request, job_id: str, manager: ManagerDep) ->
 _TIFF = "image/tiff; application=geotiff; profile=cloud-optimized"
 
 
-@router.get(
+@get_and_head(
+    router,
     "/forecasts/{job_id}/probability.tif",
     summary="A finished forecast's daily probability grids as a Cloud-Optimized GeoTIFF",
     dependencies=[Depends(require(Permission.READ))],
-    responses={200: {"content": {_TIFF: {}}}},
+    responses={200: {"content": {_TIFF: {}}}, 206: {"description": "Partial content (Range)"}},
 )
-async def get_probability_tif(job_id: str, manager: ManagerDep) -> Response:
+async def get_probability_tif(
+    request: Request, job_id: str, manager: ManagerDep, spool: SpoolDep
+) -> Response:
     """One float32 band per forecast day (band k = day k, tagged ``day``), the
     probability of blight on the field's grid in the district's UTM zone. 409 while
     the job is not done; 404 for a comparison job (it has no grids)."""
@@ -182,7 +187,10 @@ async def get_probability_tif(job_id: str, manager: ManagerDep) -> Response:
         "start": str(job.output.result.get("start")),
         "threshold": str(job.output.result.get("threshold")),
     }
-    data = await run_in_threadpool(probability_cog, grids, range(1, len(grids) + 1), tags)
-    disposition = f'attachment; filename="forecast-{job.id}-probability.tif"'
-    headers = {"Content-Disposition": disposition, "ETag": f'"forecast-{job.id}"'}
-    return Response(data, media_type=_TIFF, headers=headers)
+    etag = f'"forecast-{job.id}"'
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        raise NotModified(etag)
+    produce = partial(probability_cog, grids, range(1, len(grids) + 1), tags)
+    path = await spool.path("forecasts", f"{job.id}.tif", produce)
+    name = f"forecast-{job.id}-probability.tif"
+    return file_response(request, path, media_type=_TIFF, etag=etag, filename=name)

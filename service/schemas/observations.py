@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from geo.layer import TOWER_ID_PATTERN
 from geo.observations import Observation, Source
 from service.schemas.geojson import Position, StrictModel
+from service.schemas.times import UtcDatetime
 
 __all__ = [
     "MAX_FEATURES_PER_REQUEST",
     "IngestOut",
     "ObservationCollectionIn",
     "ObservationFeatureIn",
+    "ObservationId",
 ]
 
 MAX_FEATURES_PER_REQUEST = 10_000
@@ -36,7 +38,7 @@ class PointIn(StrictModel):
 class ObservationPropertiesIn(StrictModel):
     """What an observation says; unknown properties are refused."""
 
-    observed_at: AwareDatetime = Field(description="RFC 3339 with a timezone; stored as UTC.")
+    observed_at: UtcDatetime = Field(description="RFC 3339 with a timezone; stored as UTC.")
     intensity: Fraction = Field(description="Blight severity in [0, 1].")
     source: Source
     confidence: Fraction | None = None

@@ -6,11 +6,12 @@ from datetime import UTC
 from typing import Annotated, Literal
 
 import shapely.geometry
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from geo.errors import InvalidGeometry
 from geo.treatments import MAX_DOSE_L_PER_M2, Treatment
 from service.schemas.geojson import Position, StrictModel
+from service.schemas.times import UtcDatetime
 
 __all__ = ["TreatmentFeatureIn"]
 
@@ -30,7 +31,7 @@ class TreatmentPropertiesIn(StrictModel):
 
     strain: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     dose_l_per_m2: float = Field(gt=0, le=MAX_DOSE_L_PER_M2, description="Litres per m².")
-    applied_at: AwareDatetime
+    applied_at: UtcDatetime
     zone_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     notes: Annotated[str, StringConstraints(max_length=2000)] = ""
 

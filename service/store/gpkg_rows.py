@@ -31,6 +31,7 @@ from service.store.gpkg_schema import SRS_ID
 __all__ = [
     "KEY_COLUMNS",
     "OBSERVATION_COLUMNS",
+    "OBSERVATION_WRITE_COLUMNS",
     "TOWER_COLUMNS",
     "TREATMENT_COLUMNS",
     "key_from_row",
@@ -68,6 +69,8 @@ OBSERVATION_COLUMNS = (
     "received_at",
     "geom",
 )
+#: What :func:`observation_rows` returns: the columns read back, and the writer's key id.
+OBSERVATION_WRITE_COLUMNS = (*OBSERVATION_COLUMNS, "key_id")
 TREATMENT_COLUMNS = (
     "treatment_id",
     "strain",
@@ -78,7 +81,7 @@ TREATMENT_COLUMNS = (
     "recorded_at",
     "geom",
 )
-KEY_COLUMNS = ("key_id", "role", "digest_hex", "label", "created_at", "revoked")
+KEY_COLUMNS = ("key_id", "role", "digest_hex", "label", "created_at", "revoked", "scopes")
 
 
 def _json(value: Any, what: str) -> str:
@@ -157,9 +160,9 @@ def tower_from_row(row: Sequence[Any]) -> Tower:
 
 
 def observation_rows(
-    observations: Sequence[Observation], received_at: str
+    observations: Sequence[Observation], received_at: str, key_id: str | None = None
 ) -> list[tuple[Any, ...]]:
-    """The values of :data:`OBSERVATION_COLUMNS` for each observation.
+    """The values of :data:`OBSERVATION_WRITE_COLUMNS` for each observation.
 
     Geometries are encoded in one vectorized pass.
     """
@@ -180,6 +183,7 @@ def observation_rows(
             o.height_ellipsoid_m,
             received_at,
             blob,
+            key_id,
         )
         for o, blob in zip(observations, blobs, strict=True)
     ]
@@ -216,7 +220,12 @@ def observations_from_rows(rows: Sequence[Sequence[Any]]) -> list[Observation]:
 
 
 def key_to_row(record: KeyRecord) -> tuple[Any, ...]:
-    """The values of :data:`KEY_COLUMNS` for ``record``."""
+    """The values of :data:`KEY_COLUMNS` for ``record``; scopes as JSON (NULL: none)."""
+    scopes: dict[str, list[str]] = {}
+    if record.sources is not None:
+        scopes["sources"] = list(record.sources)
+    if record.tower_ids is not None:
+        scopes["tower_ids"] = list(record.tower_ids)
     return (
         record.key_id,
         record.role,
@@ -224,12 +233,18 @@ def key_to_row(record: KeyRecord) -> tuple[Any, ...]:
         record.label,
         format_utc(record.created_at),
         int(record.revoked),
+        _json(scopes, "scopes") if scopes else None,
     )
 
 
 def key_from_row(row: Sequence[Any]) -> KeyRecord:
     """Rebuild a :class:`KeyRecord` from the values of :data:`KEY_COLUMNS`."""
-    key_id, role, digest_hex, label, created_at, revoked = row
+    key_id, role, digest_hex, label, created_at, revoked, scopes_text = row
+    try:
+        scopes = json.loads(scopes_text) if scopes_text else {}
+        sources, tower_ids = scopes.get("sources"), scopes.get("tower_ids")
+    except (ValueError, AttributeError) as exc:
+        raise StoreError(f"stored scopes of key {key_id!r} are not readable") from exc
     return KeyRecord(
         key_id=key_id,
         role=role,
@@ -237,6 +252,8 @@ def key_from_row(row: Sequence[Any]) -> KeyRecord:
         created_at=_parse(created_at),
         label=label or "",
         revoked=bool(revoked),
+        sources=None if sources is None else tuple(str(s) for s in sources),
+        tower_ids=None if tower_ids is None else tuple(str(t) for t in tower_ids),
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from geo.towers_io import write_towers
 from service.app import open_store
-from service.auth import resolve_key
+from service.auth import resolve_key, resolve_record
 from service.cli import main
 from service.settings import Settings
 from tests.conftest import make_tower
@@ -43,6 +43,24 @@ def test_keys_create_prints_the_key_on_its_last_line(tmp_path: Path) -> None:
     finally:
         store.close()
     assert role is not None and role.value == "planner"
+
+
+def test_keys_create_takes_scopes_for_sensor_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["keys", "create", "--role", "sensor", "--data", str(tmp_path)]
+    scoped = [*args, "--source", "drone", "--source", "sensor", "--tower", "T001"]
+    assert main(scoped) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    store = open_store(Settings(data_dir=tmp_path))
+    try:
+        record = resolve_record(store, key)
+    finally:
+        store.close()
+    assert record is not None
+    assert (record.sources, record.tower_ids) == (("drone", "sensor"), ("T001",))
+    planner = ["keys", "create", "--role", "planner", "--tower", "T001", "--data", str(tmp_path)]
+    assert main(planner) == 2
 
 
 def test_import_towers_from_projected_geojson(

@@ -12,7 +12,7 @@ from shapely.geometry import Point
 from service.store.base import StoreError
 from service.store.gpkg import GeoPackageStore
 from service.store.gpkg_geometry import encode_geometry, register_sql_functions
-from service.store.gpkg_schema import _RTREE_TRIGGERS
+from service.store.gpkg_schema import _RTREE_TRIGGERS, SCHEMA_VERSION
 from tests.conftest import make_tower
 from tests.service.store.conftest import make_observation, read_with_gdal, sql
 
@@ -262,7 +262,7 @@ def test_a_schema_1_store_is_migrated_on_open(gpkg_path: Path) -> None:
     finally:
         store.close()
     assert sql(gpkg_path, "SELECT value FROM blightmap_meta WHERE key = 'schema_version'") == [
-        ("3",)
+        (str(SCHEMA_VERSION),)
     ]
     assert sql(gpkg_path, "SELECT count(*) FROM gpkg_contents WHERE table_name = 'treatments'") == [
         (1,)

@@ -103,6 +103,7 @@ def test_tower_fields_and_json_subtypes(live: Live) -> None:
         "tier_count",
         "tiers",
         "extra",
+        "key_id",
     ]
     subtypes = dict(zip(info["fields"], info["ogr_subtypes"], strict=True))
     assert subtypes["tiers"] == subtypes["extra"] == "OFSTJSON"
