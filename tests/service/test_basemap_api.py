@@ -3,17 +3,24 @@ into the data directory, served at /basemap.geojson (404 problem before)."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 from fastapi.testclient import TestClient
 from pyproj import Geod
 
 from service.app import create_app
+from service.auth import Role, create_key
+from service.basemap import import_basemap
 from service.cli import main
+from service.demo import seed_demo
 from service.settings import Settings
 from tests.basemap_files import write_rd_gpkg
 from tests.conftest import ORIGIN
+from tests.service.conftest import auth
 
 
 def test_imported_basemap_is_served(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,3 +55,39 @@ def test_a_bad_basemap_file_is_reported_not_raised(
     assert main(["basemap", "import", str(source), "--data", str(tmp_path / "d")]) == 2
     assert "no building" in capsys.readouterr().err
     assert not (tmp_path / "d" / "basemap.geojson").exists()
+
+
+def _pdf_objects(client: TestClient, headers: dict[str, str]) -> int:
+    """Run a one-page PDF export of the blight layer; the number of objects on the page."""
+    request = {
+        "zooms": [15, 15],
+        "layers": ["blight"],
+        "formats": ["pdf"],
+        "print": {"paper": "A4", "orientation": "portrait", "dpi": 150, "title": "Basemap"},
+    }
+    job = client.post("/exports", json=request, headers=headers).json()
+    deadline = time.monotonic() + 120
+    while (body := client.get(f"/exports/{job['id']}", headers=headers).json())["status"] in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert body["status"] == "done", body
+    pdf = client.get(body["files"][0]["href"], headers=headers).content
+    return len(list(pdfium.PdfDocument(pdf)[0].get_objects()))
+
+
+def test_exports_print_the_imported_basemap(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with TestClient(create_app(Settings(data_dir=data))) as client:
+        state = client.app.state.blightmap  # type: ignore[attr-defined]
+        seed_demo(state.store, seed=7, end=datetime(2026, 11, 1, 12, tzinfo=UTC))
+        headers = auth(create_key(state.store, Role.PLANNER)[0])
+        before = _pdf_objects(client, headers)
+        west, south, east, north = state.towers.current().district.bbox_wgs84
+        centre = ((west + east) / 2, (south + north) / 2)
+        import_basemap(data, write_rd_gpkg(tmp_path / "city.gpkg", centre))
+        after = _pdf_objects(client, headers)
+    # 25 building outlines and 12 streets (casing and centre line) under the field
+    assert after - before >= 25 + 2 * 12

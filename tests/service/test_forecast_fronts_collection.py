@@ -97,6 +97,9 @@ def test_items_are_the_forecasts_fronts_as_valid_rfc7946_geojson(
     assert doc == fclient.get("/collections/forecast-fronts").json()
     body = fclient.get(ITEMS, params={"limit": 1000}).json()
     _validator().validate(body)
+    # one geometry type, as the collection states (a one-part front is a MultiPolygon too)
+    assert doc["geometryType"] == "MultiPolygon"
+    assert {f["geometry"]["type"] for f in body["features"]} == {"MultiPolygon"}
     assert body["numberMatched"] == body["numberReturned"] == len(expected)
     assert sorted((f["properties"]["day"], f["properties"]["level"]) for f in body["features"]) == (
         sorted((f["properties"]["day"], f["properties"]["level"]) for f in expected)
