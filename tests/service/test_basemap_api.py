@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pypdfium2 as pdfium
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +20,7 @@ from service.cli import main
 from service.demo import seed_demo
 from service.settings import Settings
 from tests.basemap_files import write_rd_gpkg
-from tests.conftest import ORIGIN
+from tests.conftest import ORIGIN, LiveServer
 from tests.service.conftest import auth
 
 
@@ -91,3 +92,16 @@ def test_exports_print_the_imported_basemap(tmp_path: Path) -> None:
         after = _pdf_objects(client, headers)
     # 25 building outlines and 12 streets (casing and centre line) under the field
     assert after - before >= 25 + 2 * 12
+
+
+@pytest.mark.live
+def test_serve_imports_a_basemap_given_on_the_command_line(
+    tmp_path: Path, live_server_factory: type[LiveServer]
+) -> None:
+    source = write_rd_gpkg(tmp_path / "city.gpkg")
+    server = live_server_factory(tmp_path / "data", "--basemap", str(source))
+    server.start()
+    served = httpx.get(f"{server.url}/basemap.geojson", timeout=30)
+    assert served.status_code == 200
+    kinds = [f["properties"]["kind"] for f in served.json()["features"]]
+    assert kinds.count("building") == 25 and kinds.count("street") == 12
