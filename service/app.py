@@ -119,7 +119,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     install_exports(app, state)
     vendor.install(app, settings.vendor_dir)
     preview.install(app)
-    webmap.install(app)
+    webmap.install(app, settings.data_dir)
     docs.install(app)
     openapi_docs.install(app)
     openapi_problems.install(app)  # after every other change to app.openapi

@@ -54,6 +54,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         http_max_connections=args.max_connections,
         http_max_connections_per_ip=args.max_connections_per_ip,
     )
+    if args.basemap:
+        _import_basemap(settings.data_dir, Path(args.basemap), args.basemap_crs)
     store = open_store(settings)
     if settings.demo:
         with Progress(console=console, transient=True) as bar:
@@ -106,6 +108,22 @@ def _split(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _import_basemap(data_dir: Path, source: Path, crs: str | None) -> None:
+    from service.basemap import import_basemap
+
+    with console.status("reading the basemap"):
+        basemap = import_basemap(data_dir, source, crs)
+    buildings, streets = len(basemap.of_kind("building")), len(basemap.of_kind("street"))
+    console.print(f"basemap: {buildings} buildings and {streets} streets from {source.name}")
+
+
+def cmd_basemap_import(args: argparse.Namespace) -> int:
+    """Import buildings and streets (GeoPackage, GeoJSON or PMTiles, any CRS) as the
+    basemap of the map and the print exports."""
+    _import_basemap(_settings(args).data_dir, Path(args.file), args.crs)
+    return 0
 
 
 def cmd_import_towers(args: argparse.Namespace) -> int:
@@ -310,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="connections per client IP, 0 = no cap (env BLIGHTMAP_HTTP_MAX_CONNECTIONS_PER_IP)",
     )
+    serve.add_argument("--basemap", help="import this basemap file first (see `basemap import`)")
+    serve.add_argument("--basemap-crs", help="CRS of a basemap file that declares none")
     data_arg(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -319,6 +339,16 @@ def build_parser() -> argparse.ArgumentParser:
     towers.add_argument("--crs", help="CRS of a CSV file's coordinates (default EPSG:4326)")
     data_arg(towers)
     towers.set_defaults(func=cmd_import_towers)
+
+    basemap = sub.add_parser("basemap", help="the optional offline basemap")
+    bm = basemap.add_subparsers(dest="what", required=True)
+    bm_import = bm.add_parser(
+        "import", help="buildings and streets from a .gpkg, .geojson or .pmtiles file (any CRS)"
+    )
+    bm_import.add_argument("file")
+    bm_import.add_argument("--crs", help="CRS of a file that declares none (default EPSG:4326)")
+    data_arg(bm_import)
+    bm_import.set_defaults(func=cmd_basemap_import)
 
     export = sub.add_parser("export", help="export a bundle (maps, tiles, PDF) or the towers")
     from service.cli_export import add_export_arguments

@@ -59,6 +59,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Export the current field, towers and zones as a bundle of files into ``--out``."""
     from geo.export.bundle import run_export
     from service.app import build_state, open_store
+    from service.basemap import load_basemap
     from service.cli import console
     from service.exports import export_data
     from service.fields import compute_field
@@ -72,7 +73,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         layer = build_state(settings, store).towers.current()
         with console.status("interpolating the blight field"):
-            data = export_data(compute_field(store, layer, settings), layer)
+            basemap = load_basemap(settings.data_dir)
+            data = export_data(compute_field(store, layer, settings), layer, basemap)
     finally:
         store.close()
     columns = (

@@ -315,8 +315,22 @@ class ForecastFrontsProvider(CollectionProvider):
         return next((f for f in fronts if f["id"] == feature_id), None)
 
     def extent(self, state: AppState) -> dict[str, Any]:
+        """The district, and the days the fronts are valid at (first to last ``valid_at``)."""
         district = state.towers.current().district
-        return {"spatial": _spatial(None if district.is_empty else district.bbox_wgs84)}
+        times = sorted(
+            f["properties"]["valid_at"]
+            for f in front_features(state.settings.data_dir)
+            if f["properties"].get("valid_at")
+        )
+        extent: dict[str, Any] = {
+            "spatial": _spatial(None if district.is_empty else district.bbox_wgs84)
+        }
+        if times:
+            extent["temporal"] = {
+                "interval": [[times[0], times[-1]]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+            }
+        return extent
 
     def listed(self, state: AppState) -> bool:
         """Listed once a finished forecast has fronts (an empty collection is not offered)."""

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from anyio import to_thread
 
+from geo.basemap import Basemap
 from geo.export import ExportData, ExportSpec
 from geo.export.bundle import ExportedFile, run_export
 from geo.export.spec import MAX_TILES
@@ -49,8 +50,11 @@ class _Cancelled(Exception):
     """Raised inside the worker when the job's cancel event is set."""
 
 
-def export_data(snapshot: FieldSnapshot, layer: TowerLayer) -> ExportData:
-    """What an export draws: the snapshot's field and zones, the layer's towers and district."""
+def export_data(
+    snapshot: FieldSnapshot, layer: TowerLayer, basemap: Basemap | None = None
+) -> ExportData:
+    """What an export draws: the snapshot's field and zones, the layer's towers and
+    district, and the imported basemap (:mod:`service.basemap`) when there is one."""
     frame = snapshot.frame
     return ExportData(
         grid=snapshot.result.grid,
@@ -62,6 +66,7 @@ def export_data(snapshot: FieldSnapshot, layer: TowerLayer) -> ExportData:
         reference_time=snapshot.result.reference_time,
         method=snapshot.result.method,
         tier_values=dict(snapshot.tier_values),
+        basemap=basemap,
     )
 
 

@@ -29,13 +29,21 @@ from matplotlib.patches import Polygon as MplPolygon
 
 from geo.colormap import Colormap, colormap
 from geo.export.area import area_local
+from geo.export.print_basemap import draw_basemap
 from geo.export.print_field import LAYER_COLORMAP, field_strips
-from geo.export.print_labels import Label, PlacedLabel, place_labels, tower_labels, zone_labels
+from geo.export.print_labels import (
+    Label,
+    PlacedLabel,
+    draw_labels,
+    place_labels,
+    tower_labels,
+    zone_labels,
+)
 from geo.export.sheet import NorthInfo, nice_scale_denominator, north_info, scale_bar_length_m
 from geo.export.spec import RASTER_LAYERS, BBox, ExportData, PrintOptions
 from geo.tiles.raster import Resampling
 
-__all__ = ["LAYER_COLORMAP", "PrintLayout", "write_pdf"]
+__all__ = ["FIELD_ALPHA_OVER_BASEMAP", "LAYER_COLORMAP", "PrintLayout", "write_pdf"]
 
 _LEGEND_LABEL = {
     "blight": "Blight intensity (0 = healthy, 1 = lost)",
@@ -46,6 +54,8 @@ _TITLE_MM = 16.0
 _PANEL_MM = 34.0
 _GAP_MM = 4.0
 _ZONE_COLOUR = "#b2182b"
+FIELD_ALPHA_OVER_BASEMAP = 0.72
+"""The field's opacity over a basemap, so buildings and streets show through it."""
 Box = tuple[float, float, float, float]
 _INFO_PT = 7.0  # nine lines fit the panel and 64 characters its narrowest column (A4)
 
@@ -110,8 +120,20 @@ def _draw_field(
     cell_in = data.grid.spec.resolution_m * 1000.0 / scale / 25.4
     cell_px = max(1, round(cell_in * dpi))
     for image, extent in field_strips(data.grid, layer, cell_px, resampling):
-        ax.imshow(image, extent=extent, origin="upper", interpolation="none", zorder=1)
+        ax.imshow(
+            image,
+            extent=extent,
+            origin="upper",
+            interpolation="none",
+            alpha=_field_alpha(data),
+            zorder=1,
+        )
     return colormap(LAYER_COLORMAP[layer])
+
+
+def _field_alpha(data: ExportData) -> float:
+    """Opaque, or translucent over a basemap (the legend is drawn the same way)."""
+    return 1.0 if data.basemap is None else FIELD_ALPHA_OVER_BASEMAP
 
 
 def _labels(
@@ -130,34 +152,6 @@ def _labels(
             fs * 0.85,
         )
     return tuple(place_labels(wanted, layout_bounds, scale))
-
-
-def _draw_labels(ax: Axes, labels: tuple[PlacedLabel, ...]) -> None:
-    for placed in labels:
-        x0, y0, x1, y1 = placed.box_m
-        zone = placed.label.kind == "zone"
-        ax.add_patch(
-            Rectangle(
-                (x0, y0),
-                x1 - x0,
-                y1 - y0,
-                facecolor="white",
-                edgecolor=_ZONE_COLOUR if zone else "none",
-                linewidth=0.5,
-                alpha=0.85,
-                zorder=5,
-            )
-        )
-        ax.text(
-            *placed.centre_m,
-            placed.label.text,
-            ha="center",
-            va="center",
-            fontsize=placed.label.font_pt,
-            fontweight="bold" if placed.label.bold else "normal",
-            color=_ZONE_COLOUR if zone else "black",
-            zorder=6,
-        )
 
 
 def _draw_vectors(ax: Axes, data: ExportData, layers: tuple[str, ...]) -> None:
@@ -197,7 +191,12 @@ def _draw_vectors(ax: Axes, data: ExportData, layers: tuple[str, ...]) -> None:
 
 
 def _legend(
-    fig: Figure, rect: tuple[float, float, float, float], cmap: Colormap, layer: str, fs: float
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    cmap: Colormap,
+    layer: str,
+    fs: float,
+    alpha: float = 1.0,
 ) -> None:
     cax = fig.add_axes(rect)
     mpl_cmap = ListedColormap(cmap.lut[:, :3] / 255.0, name=cmap.name)
@@ -209,6 +208,7 @@ def _legend(
         norm=Normalize(cmap.vmin, cmap.vmax),
         extent=(cmap.vmin, cmap.vmax, 0.0, 1.0),
         interpolation="nearest",
+        alpha=alpha,
     )
     cax.set_yticks([])
     cax.tick_params(labelsize=fs)
@@ -326,8 +326,9 @@ def _page(
         if layer != "none"
         else None
     )
+    draw_basemap(ax, data.basemap, data.frame, layout.map_bounds_m)
     _draw_vectors(ax, data, layers)
-    _draw_labels(ax, layout.labels)
+    draw_labels(ax, layout.labels, _ZONE_COLOUR)
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_aspect("equal", adjustable="box")
@@ -335,7 +336,8 @@ def _page(
     ax.set_yticks([])
     panel_y = _MARGIN_MM
     if cmap is not None:
-        _legend(fig, (_MARGIN_MM / w, (panel_y + 18.0) / h, 0.3, 4.0 / h), cmap, layer, fs)
+        legend_rect = (_MARGIN_MM / w, (panel_y + 18.0) / h, 0.3, 4.0 / h)
+        _legend(fig, legend_rect, cmap, layer, fs, _field_alpha(data))
     _scale_bar(fig, _MARGIN_MM, panel_y + 4.0, layout.scale_denominator, fs, (w, h))
     _north_arrow(
         fig, ((_MARGIN_MM + 0.3 * w + 8.0) / w, panel_y / h, 22.0 / w, 26.0 / h), layout.north, fs

@@ -17,11 +17,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from matplotlib.axes import Axes
 from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Rectangle
 from matplotlib.textpath import TextPath
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["Label", "PlacedLabel", "place_labels", "text_size_pt", "tower_labels", "zone_labels"]
+__all__ = [
+    "Label",
+    "PlacedLabel",
+    "draw_labels",
+    "place_labels",
+    "text_size_pt",
+    "tower_labels",
+    "zone_labels",
+]
 
 Box = tuple[float, float, float, float]
 HAlign = Literal["left", "center", "right"]
@@ -169,3 +179,32 @@ def place_labels(
                 placed.append(PlacedLabel(label, box))
                 break
     return placed
+
+
+def draw_labels(ax: Axes, labels: tuple[PlacedLabel, ...], zone_colour: str) -> None:
+    """Each placed label: its text centred on a white box (zones outlined in their colour)."""
+    for placed in labels:
+        x0, y0, x1, y1 = placed.box_m
+        zone = placed.label.kind == "zone"
+        ax.add_patch(
+            Rectangle(
+                (x0, y0),
+                x1 - x0,
+                y1 - y0,
+                facecolor="white",
+                edgecolor=zone_colour if zone else "none",
+                linewidth=0.5,
+                alpha=0.85,
+                zorder=5,
+            )
+        )
+        ax.text(
+            *placed.centre_m,
+            placed.label.text,
+            ha="center",
+            va="center",
+            fontsize=placed.label.font_pt,
+            fontweight="bold" if placed.label.bold else "normal",
+            color=zone_colour if zone else "black",
+            zorder=6,
+        )

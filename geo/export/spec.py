@@ -17,6 +17,7 @@ import morecantile
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from geo.basemap import Basemap
 from geo.crs import LocalFrame
 from geo.errors import InvalidParameter, OutsideDistrict
 from geo.grid import Grid
@@ -193,6 +194,8 @@ class ExportData:
         The field at each tower tier (vector tiles carry the towers' maxima).
     attribution : str
         Who made the data, printed and written into the packages' metadata.
+    basemap : Basemap or None
+        Buildings and streets printed under the field (:mod:`geo.basemap`), if any.
     """
 
     grid: Grid
@@ -205,6 +208,7 @@ class ExportData:
     method: str
     tier_values: Mapping[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
     attribution: str = "blightmap: towers, observations and interpolated blight field"
+    basemap: Basemap | None = None
 
     def district_bbox_wgs84(self) -> BBox:
         """What "the whole district" exports: the field's grid (towers plus its pad), lon/lat.

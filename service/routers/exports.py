@@ -20,6 +20,7 @@ from starlette.responses import FileResponse
 
 from geo.export import check_spec
 from service.auth import Permission
+from service.basemap import load_basemap
 from service.body import parse_json, read_json_body
 from service.deps import Caller, StateDep, authorize
 from service.errors import ResourceNotFound
@@ -102,7 +103,8 @@ async def post_export(
     parsed = parse_json(ExportIn, await read_json_body(request))
     spec = parsed.to_spec()
     field = await state.fields.current()
-    data = export_data(field, state.towers.current())
+    basemap = await run_in_threadpool(load_basemap, state.settings.data_dir)
+    data = export_data(field, state.towers.current(), basemap)
     await run_in_threadpool(check_spec, spec, data, state.settings.export_max_tiles)
     limit_rate(request.app.state, "job", caller.key_id)
     job = manager.submit(parsed.model_dump(mode="json"), spec, data, caller.key_id)

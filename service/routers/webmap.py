@@ -2,19 +2,22 @@
 
 MapLibre GL JS comes from npm and is served under ``/vendor/maplibre-gl`` by
 :mod:`service.vendor` (from the wheel, or ``node_modules`` in a source tree), like
-three.js for ``/ar-preview``: no CDN, no external basemap, the page works with no
-internet. The page's own files are served each with its media type (browsers refuse
-a module script served as anything but JavaScript).
+three.js for ``/ar-preview``: no CDN, no external basemap (only one the user imported,
+served from the data directory), the page works with no internet. The page's own
+files are served each with its media type (browsers refuse a module script served as
+anything but JavaScript).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 
+from service.basemap import basemap_path
 from service.errors import ResourceNotFound
 from service.routers.preview import STATIC_DIR
 from service.vendor import vendor_files
@@ -25,13 +28,15 @@ PAGE_FILES: dict[str, str] = {
     "map.js": "text/javascript",
     "map-colours.js": "text/javascript",
     "map-tower.js": "text/javascript",
+    "map-labels.js": "text/javascript",
     "map.css": "text/css",
 }
 """The page's own script modules and style sheet (``service/static/map*``)."""
 
 
-def install(app: FastAPI) -> None:
-    """Add ``/map`` and its script and style sheet to ``app``."""
+def install(app: FastAPI, data_dir: Path) -> None:
+    """Add ``/map``, its script and style sheet, and the data directory's basemap
+    (``/basemap.geojson``, from ``blightmap basemap import``) to ``app``."""
     router = APIRouter(tags=["map"])
 
     @router.get("/map", summary="The planners' live map (browser)", response_class=HTMLResponse)
@@ -45,5 +50,17 @@ def install(app: FastAPI) -> None:
         if name not in PAGE_FILES:
             raise ResourceNotFound("no such file of the map page")
         return FileResponse(STATIC_DIR / name, media_type=PAGE_FILES[name])
+
+    @router.get(
+        "/basemap.geojson",
+        summary="The offline basemap (buildings and streets), if one was imported",
+        responses={404: {"description": "No basemap was imported"}},
+    )
+    def basemap() -> FileResponse:
+        """Buildings and streets (``kind``) as GeoJSON, from ``blightmap basemap import``."""
+        path = basemap_path(data_dir)
+        if not path.is_file():
+            raise ResourceNotFound("no basemap: import one with `blightmap basemap import FILE`")
+        return FileResponse(path, media_type="application/geo+json")
 
     app.include_router(router)

@@ -1,5 +1,6 @@
 // The planners' live map: the district's own layers in MapLibre GL JS (vendored from npm,
-// no basemap, nothing fetched from outside the service), kept current by the AR overlay
+// nothing fetched from outside the service; the only basemap is one the user imported,
+// served by the service at /basemap.geojson), kept current by the AR overlay
 // stream /ws/overlays (docs/ar-protocol.md). Tower colours come from the stream's tower
 // markers (the colormap the AR clients see); every delta also re-reads the field's data
 // version and, when it moved, the towers, the zones and the raster tiles (cache-busted
@@ -7,6 +8,7 @@
 import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
 import { NO_DATA, colorAt, colorExpression, legendBox } from "/map/map-colours.js";
 import { fmt, renderHistory, renderTiers } from "/map/map-tower.js";
+import { createLabels } from "/map/map-labels.js";
 
 const MAX_RANGE_M = 2000; // range_m maximum of ar-protocol.schema.json
 const TMS = "WebMercatorQuad";
@@ -24,6 +26,7 @@ const towersById = new Map(); // tower id -> GeoJSON feature from /collections/t
 const markers = new Map(); // tower id -> {color, intensity} from the stream's tower markers
 const stream = { epoch: null, offset: null, socket: null, retry: 0 };
 let started = false; // the first reads succeeded and the layers are on the map
+let labels = null; // zone ranks and tower names (map-labels.js), once the layers are on
 
 async function api(path) {
   const headers = key ? { Authorization: `Bearer ${key}` } : {};
@@ -94,6 +97,35 @@ function towerSources() {
     { type: "FeatureCollection", features },
     { type: "FeatureCollection", features: points },
   ];
+}
+
+async function addBasemap() {
+  // The imported basemap (blightmap basemap import), under everything else; 404: none.
+  let basemap;
+  try {
+    basemap = await api("/basemap.geojson");
+  } catch (error) {
+    if (error.status !== 404) fail(error);
+    return;
+  }
+  map.addSource("basemap", { type: "geojson", data: basemap });
+  map.addLayer({
+    id: "basemap-buildings", type: "fill", source: "basemap",
+    filter: ["==", ["get", "kind"], "building"],
+    paint: { "fill-color": "#d9d5cc", "fill-outline-color": "#9e998c" },
+  });
+  map.addLayer({
+    id: "basemap-streets-casing", type: "line", source: "basemap",
+    filter: ["==", ["get", "kind"], "street"],
+    paint: { "line-color": "#9e998c", "line-width": ["interpolate", ["linear"], ["zoom"], 14, 1.5, 18, 9] },
+  });
+  map.addLayer({
+    id: "basemap-streets", type: "line", source: "basemap",
+    filter: ["==", ["get", "kind"], "street"],
+    paint: { "line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 14, 1, 18, 7] },
+  });
+  state.basemap = basemap.features.length;
+  $("basemap-toggle").hidden = false;
 }
 
 function addVectorLayers(zones) {
@@ -396,6 +428,7 @@ async function refresh() {
   map.getSource("towers").setData(polygons);
   map.getSource("tower-points").setData(points);
   map.getSource("zones").setData(zones);
+  labels.set(zones.features, [...towersById.values()]);
   [...markers.keys()].forEach(paintTower);
   followDistrict();
   state.dataVersion = version; // the status line shows it once all is reloading
@@ -419,6 +452,7 @@ async function showTower(id) {
   map.setFeatureState({ source: "towers", id }, { selected: true });
   $("tower").hidden = false;
   $("tower").dataset.tower = id;
+  labels?.relayout();
   $("tower-title").textContent = `${feature.properties.name ?? id} (${id})`;
   const marker = markers.get(id);
   $("tower-summary").textContent = `highest tier intensity ${fmt(marker?.intensity ?? feature.properties.intensity_max)}` +
@@ -435,6 +469,7 @@ function closeTower() {
   if (state.selected) map.setFeatureState({ source: "towers", id: state.selected }, { selected: false });
   state.selected = null;
   $("tower").hidden = true;
+  labels?.relayout();
 }
 
 $("tower-close").addEventListener("click", closeTower);
@@ -461,6 +496,7 @@ for (const box of document.querySelectorAll("[data-layers]")) {
       const legend = document.querySelector(`.legend[data-layer="${id}"]`);
       if (legend) legend.hidden = !box.checked;
     }
+    if (box.dataset.labels && labels) labels.toggle(box.dataset.labels, box.checked);
   });
 }
 
@@ -482,7 +518,10 @@ async function start() {
   ]);
   state.dataVersion = field ? field.data_version : null;
   await Promise.all([loadLegend("blight"), loadLegend("uncertainty")]);
+  await addBasemap();
   addVectorLayers(zones);
+  labels = createLabels(map, state);
+  labels.set(zones.features, [...towersById.values()]);
   await ensureRasters();
   await updateForecast();
   fitDistrict(field);

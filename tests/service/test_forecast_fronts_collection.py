@@ -97,6 +97,13 @@ def test_items_are_the_forecasts_fronts_as_valid_rfc7946_geojson(
     assert doc == fclient.get("/collections/forecast-fronts").json()
     body = fclient.get(ITEMS, params={"limit": 1000}).json()
     _validator().validate(body)
+    # one geometry type, as the collection states (a one-part front is a MultiPolygon too)
+    assert doc["geometryType"] == "MultiPolygon"
+    assert {f["geometry"]["type"] for f in body["features"]} == {"MultiPolygon"}
+    # the temporal extent: from the first to the last day a front is valid at
+    valid = sorted(f["properties"]["valid_at"] for f in body["features"])
+    assert doc["extent"]["temporal"]["interval"] == [[valid[0], valid[-1]]]
+    assert valid[0] < valid[-1]
     assert body["numberMatched"] == body["numberReturned"] == len(expected)
     assert sorted((f["properties"]["day"], f["properties"]["level"]) for f in body["features"]) == (
         sorted((f["properties"]["day"], f["properties"]["level"]) for f in expected)

@@ -87,6 +87,7 @@ def test_the_scripts_import_maplibre_and_each_other_from_the_service(
         "/vendor/maplibre-gl/maplibre-gl.mjs",
         "/map/map-colours.js",
         "/map/map-tower.js",
+        "/map/map-labels.js",
     ]
     for module in imports:
         response = client.get(module)

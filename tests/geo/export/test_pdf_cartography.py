@@ -4,16 +4,19 @@ ranks in the PDF's text layer without collisions, and a field that prints smooth
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
 
+from geo.basemap import read_basemap
 from geo.export import ExportData, PrintOptions
 from geo.export.pdf import PrintLayout, write_pdf
 from geo.export.print_labels import Label, place_labels
 from geo.tiles.raster import Resampling
+from tests.basemap_files import write_rd_gpkg
 
 DPI = 150
 
@@ -135,3 +138,48 @@ def test_the_field_prints_smooth_not_in_cell_blocks(demo_data: ExportData, tmp_p
     # 5 m cells are ~7 px at 1:4,000 and 150 dpi: bilinear spreads each step over them
     assert blocks >= 20
     assert smooth * 2.5 <= blocks, (smooth, blocks)
+
+
+def _render(path: Path) -> np.ndarray:
+    page = pdfium.PdfDocument(path)[0].render(scale=DPI / 72.0)
+    return np.asarray(page.to_pil().convert("RGB"), dtype=np.int16)
+
+
+def _to_pixel(layout: PrintLayout, height_px: int, x_m: float, y_m: float) -> tuple[int, int]:
+    x0, y0, x1, y1 = layout.map_box_pt
+    bx0, by0, bx1, by1 = layout.map_bounds_m
+    x_pt = x0 + (x_m - bx0) / (bx1 - bx0) * (x1 - x0)
+    y_pt = y0 + (y_m - by0) / (by1 - by0) * (y1 - y0)
+    scale = DPI / 72.0
+    return round(x_pt * scale), round(height_px - y_pt * scale)
+
+
+def test_a_basemap_in_rd_new_prints_under_the_field(demo_data: ExportData, tmp_path: Path) -> None:
+    west, south, east, north = demo_data.district_bbox_wgs84()
+    centre = ((west + east) / 2, (south + north) / 2)
+    source = tmp_path / "city.gpkg"
+    write_rd_gpkg(source, centre)
+    basemap = read_basemap(source)
+    options = PrintOptions(paper="A3", orientation="landscape", dpi=DPI)
+    area = demo_data.district_bbox_wgs84()
+    plain = write_pdf(demo_data, area, ("blight",), options, tmp_path / "plain.pdf")
+    with_base = write_pdf(
+        replace(demo_data, basemap=basemap), area, ("blight",), options, tmp_path / "base.pdf"
+    )
+    assert with_base.map_bounds_m == plain.map_bounds_m
+    a, b = _render(tmp_path / "plain.pdf"), _render(tmp_path / "base.pdf")
+    frame = demo_data.frame
+    # the middle of every printed building shows through the field, and the streets
+    # (white) are lighter than the buildings (grey) beside them
+    changed, building_light = [], []
+    for building in basemap.of_kind("building"):
+        c = frame.geometry_to_local(building).centroid
+        col, row = _to_pixel(with_base, a.shape[0], c.x, c.y)
+        changed.append(abs(int(a[row, col].sum() - b[row, col].sum())))
+        building_light.append(int(b[row, col].sum()))
+    assert len(changed) == 25 and min(changed) > 30, changed
+    street = frame.geometry_to_local(basemap.of_kind("street")[3])
+    mid = street.interpolate(0.3, normalized=True)
+    col, row = _to_pixel(with_base, a.shape[0], mid.x, mid.y)
+    assert int(b[row, col].sum()) > max(building_light)
+    assert abs(int(b[row, col].sum() - a[row, col].sum())) > 30
