@@ -27,7 +27,7 @@ from shapely.geometry import Polygon
 
 from ar_assets.anchors import local_anchor
 from ar_assets.assets import AssetStore
-from ar_assets.geopose import geopose
+from ar_assets.geopose import geopose, pose_frame
 from ar_assets.gltf.builders import (
     heat_patch_glb,
     tier_ring_glb,
@@ -364,14 +364,17 @@ def overlay_message(
 ) -> dict[str, Any]:
     """The JSON-ready form of an overlay for a client using ``convention``.
 
-    ``{"id", "kind", "version", "geopose", "asset", "style", "properties"}``, with
-    the pose from :func:`ar_assets.geopose.geopose`.
+    ``{"id", "kind", "layer", "version", "geopose", "pose_frame", "asset", "style",
+    "properties"}``, with the pose from :func:`ar_assets.geopose.geopose` and its axes
+    and vertical datum from :func:`ar_assets.geopose.pose_frame`.
     """
     return {
         "id": overlay.id,
         "kind": overlay.kind.value,
+        "layer": overlay.layer.value,
         "version": overlay.version,
         "geopose": geopose(overlay.anchor, convention),
+        "pose_frame": pose_frame(convention),
         "asset": overlay.asset,
         "style": dict(overlay.style),
         "properties": dict(overlay.properties),
