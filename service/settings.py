@@ -95,7 +95,7 @@ class Settings(BaseSettings):
         10.0, ge=0, description="An overlay in view leaves at reach + max(this, accuracy_m)."
     )
     ws_move_deadband_m: float = Field(
-        5.0, ge=0, description="The view follows the smoothed position once it moved this far."
+        8.0, ge=0, description="The view follows the smoothed position once it moved this far."
     )
     ws_move_smoothing: bool = Field(True, description="Smooth position fixes (Kalman).")
     ws_max_sessions: int = Field(10_000, ge=1)

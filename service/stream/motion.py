@@ -62,7 +62,7 @@ class MotionSettings:
 
     hysteresis_m: float = 10.0
     max_margin_m: float = 50.0
-    deadband_m: float = 5.0
+    deadband_m: float = 8.0
     smoothing: bool = True
     default_accuracy_m: float = 5.0
     process_m2_per_s: float = 2.0
