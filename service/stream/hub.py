@@ -303,6 +303,7 @@ class OverlayHub:
         old_shapes = [e.footprint if e else None for e in old]
         new_shapes = [e.footprint if e else None for e in new]
         touched: dict[int, Stream] = {}
+        states = self._table.states
         for rows in self._table.chunks(len(changes)):
             _, held_before = self._table.visible(
                 old_x[rows], old_y[rows], old_bits[rows], old_near[rows], old_shapes[rows]
@@ -317,7 +318,7 @@ class OverlayHub:
                 slots.tolist(), idx.tolist(), now_in, now_kept, strict=True
             ):
                 stream = self._by_slot[slot]
-                held = self._table.state(slot).held
+                held = states[slot].held
                 overlay_id, _, entry = changes[rows.start + i]
                 if entry is not None and (inside or (kept and overlay_id in held)):
                     stream.outbox.upsert(overlay_id, self._fragment(entry, stream.convention))

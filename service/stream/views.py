@@ -82,14 +82,6 @@ class View:
         """Distance within which an overlay of this detail enters the view."""
         return self.near_m if near else self.range_m
 
-    def sees(self, x_m: float, y_m: float, bit: int, near: bool) -> bool:
-        """Whether an anchor at ``(x_m, y_m)`` of layer ``bit`` and detail ``near`` enters."""
-        if not self.mask & bit:
-            return False
-        reach = self.reach_m(near)
-        dx, dy = x_m - self.x_m, y_m - self.y_m
-        return dx * dx + dy * dy <= reach * reach
-
     def ahead(self, x_m: float, y_m: float) -> bool:
         """Whether ``(x_m, y_m)`` lies within 90 degrees of the heading (always without one)."""
         if self.heading_deg is None:
@@ -137,6 +129,11 @@ class ViewTable:
     def state(self, slot: int) -> SlotState:
         """What the view in ``slot`` holds, and its motion filter."""
         return self._states[slot]
+
+    @property
+    def states(self) -> dict[int, SlotState]:
+        """Every used slot's :class:`SlotState` (read it, do not add or remove slots)."""
+        return self._states
 
     def set(self, slot: int, view: View) -> None:
         """Replace the view in ``slot`` (what it holds is the caller's business)."""
