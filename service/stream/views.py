@@ -15,6 +15,7 @@ in Python.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -86,8 +87,8 @@ class View:
         """Whether ``(x_m, y_m)`` lies within 90 degrees of the heading (always without one)."""
         if self.heading_deg is None:
             return True
-        east, north = np.sin(np.radians(self.heading_deg)), np.cos(np.radians(self.heading_deg))
-        return bool((x_m - self.x_m) * east + (y_m - self.y_m) * north >= 0.0)
+        heading = math.radians(self.heading_deg)
+        return (x_m - self.x_m) * math.sin(heading) + (y_m - self.y_m) * math.cos(heading) >= 0.0
 
 
 @dataclass(slots=True)
