@@ -32,7 +32,6 @@ from service.stream.protocol import CloseCode, CloseReason, ErrorCode, encode_er
 from service.stream.runtime import Connection, StreamRuntime
 from service.stream.schema import check_client_message
 from service.stream.session import Session
-from service.stream.versions import choose_subprotocol
 
 __all__ = ["serve_overlay_socket"]
 
@@ -72,15 +71,11 @@ async def serve_overlay_socket(websocket: WebSocket, runtime: StreamRuntime) -> 
 
 
 async def _handshake(websocket: WebSocket, runtime: StreamRuntime) -> Role | None:
-    """Check the Origin, the subprotocol and the key; accept; ``None`` when refused."""
+    """Check the Origin and the key; accept; ``None`` when the socket was refused."""
     config = runtime.config
     origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
     if not origin_allowed(origin, host, config.allowed_origins):
         await _close(websocket, runtime, CloseReason(CloseCode.POLICY_VIOLATION, "origin"))
-        return None
-    speaks, subprotocol = choose_subprotocol(websocket.scope.get("subprotocols") or ())
-    if not speaks:  # offered only subprotocols we do not speak: an HTTP 403
-        await _close(websocket, runtime, CloseReason(CloseCode.POLICY_VIOLATION, "subprotocol"))
         return None
     key = bearer_key(websocket.headers.get("authorization"))
     if key is not None:
@@ -88,9 +83,9 @@ async def _handshake(websocket: WebSocket, runtime: StreamRuntime) -> Role | Non
         if role is None:
             await _close(websocket, runtime, _BAD_KEY)  # before accept: an HTTP 403
             return None
-        await websocket.accept(subprotocol)
+        await websocket.accept()
         return role
-    await websocket.accept(subprotocol)
+    await websocket.accept()
     return await _authenticate_by_message(websocket, runtime)
 
 
