@@ -28,6 +28,17 @@ by ``M``'s quaternion ``m`` rotates the vector part and keeps the scalar part:
 GeoPose and the Y-up glTF frame are related by ``M`` too, so an asset whose up axis
 is ENU up in GeoPose has its glTF +Y along EUS +Y in ARCore.
 
+ENU to Unity's East-Up-North
+----------------------------
+Unity (ARCore Extensions' ``ARAnchorManager.AddAnchor(lat, lng, alt, eunRotation)``)
+is left-handed with x east, y up, z north. The map ``(e, n, u) -> (e, u, n)`` is a
+reflection ``P``; ``P R P`` equals ``(-P) R (-P)`` where ``-P`` is the half turn
+about ``(0, 1, -1)/sqrt 2``, so the quaternion's vector part is turned by that half
+turn: ``(x, y, z, w)_ENU -> (-x, -z, -y, w)_EUN``, and from East-Up-South
+``(x, y, z, w)_EUS -> (-x, -y, z, w)_EUN`` (:func:`enu_to_unity_eun`). Unity's
+``Quaternion`` uses the same algebra, so it rotates EUN coordinates exactly as the
+ENU quaternion rotates ENU ones.
+
 Heights
 -------
 :attr:`Convention.GEOPOSE` and :attr:`Convention.ARCORE` use the height above the
@@ -53,8 +64,10 @@ __all__ = [
     "IDENTITY",
     "Quaternion",
     "enu_to_eus",
+    "enu_to_unity_eun",
     "geopose",
     "normalize",
+    "pose_frame",
     "quaternion_from_heading",
     "quaternion_multiply",
     "rotate_vector",
@@ -134,6 +147,33 @@ def enu_to_eus(q: Sequence[float]) -> Quaternion:
     """
     x, y, z, w = normalize(q)
     return normalize((x, z, -y, w))
+
+
+def enu_to_unity_eun(q: Sequence[float]) -> Quaternion:
+    """The rotation ``q`` (relative to ENU) as Unity's East-Up-North (left-handed) quaternion.
+
+    ``(x, y, z, w) -> (-x, -z, -y, w)``: see the module docstring. A heading of 90
+    degrees (north turned to east) becomes a positive turn about Unity's +y:
+
+    >>> [round(c, 4) + 0.0 for c in enu_to_unity_eun(quaternion_from_heading(90.0))]
+    [0.0, 0.7071, 0.0, 0.7071]
+    """
+    x, y, z, w = normalize(q)
+    return normalize((-x, -z, -y, w))
+
+
+def pose_frame(convention: Convention = Convention.GEOPOSE) -> dict[str, str]:
+    """The frame and vertical datum of the poses sent in ``convention``.
+
+    ``{"axes": "ENU" | "EUS", "height": "ellipsoid" | "egm2008"}``: the axes the
+    quaternion is relative to (East-North-Up, or East-Up-South as ARCore and ARKit's
+    ``gravityAndHeading`` use), and what ``h`` is measured from (the WGS84 ellipsoid,
+    EPSG:4979, or the EGM2008 geoid, EPSG:3855).
+    """
+    convention = Convention(convention)
+    axes = "ENU" if convention is Convention.GEOPOSE else "EUS"
+    height = "egm2008" if convention is Convention.ARKIT else "ellipsoid"
+    return {"axes": axes, "height": height}
 
 
 def geopose(anchor: Anchor, convention: Convention = Convention.GEOPOSE) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from shapely.geometry.base import BaseGeometry
+
 __all__ = [
     "KIND_DETAIL",
     "KIND_LAYER",
@@ -105,6 +107,12 @@ class Overlay:
     ``version`` increases whenever anything else about the overlay changes; the
     stream uses ``(id, version)`` to send each change once and to serialize each
     version once per convention.
+
+    ``footprint_wgs84`` is the ground outline the asset covers (lon/lat), when it is
+    more than a point: a ring's disc, a heat patch's square, a zone's polygon. The
+    stream measures near detail by the distance to it rather than to the anchor, so
+    a viewer at the corner of four heat patches, or inside a large zone, sees them.
+    It is not sent to clients (the asset carries the shape).
     """
 
     id: str
@@ -114,6 +122,7 @@ class Overlay:
     asset: str
     style: Mapping[str, Any] = field(default_factory=dict)
     properties: Mapping[str, Any] = field(default_factory=dict)
+    footprint_wgs84: BaseGeometry | None = None
 
     @property
     def layer(self) -> Layer:

@@ -20,12 +20,14 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import shapely
 import shapely.affinity
 from pyproj import Geod
+from shapely.geometry import Polygon
 
 from ar_assets.anchors import local_anchor
 from ar_assets.assets import AssetStore
-from ar_assets.geopose import geopose
+from ar_assets.geopose import geopose, pose_frame
 from ar_assets.gltf.builders import (
     heat_patch_glb,
     tier_ring_glb,
@@ -114,6 +116,15 @@ def _footprint_radii_m(tower: Tower) -> tuple[float, float]:
     return float(np.max(dist)), math.sqrt(abs(area_m2) / math.pi)
 
 
+def _disc_wgs84(lon: float, lat: float, radius_m: float, sides: int = 24) -> Polygon:
+    """A geodesic disc of ``radius_m`` around ``lon, lat`` as a polygon (a ring's footprint)."""
+    azimuths = np.linspace(0.0, 360.0, sides, endpoint=False)
+    lons, lats, _ = _GEOD.fwd(
+        np.full(sides, lon), np.full(sides, lat), azimuths, np.full(sides, radius_m)
+    )
+    return Polygon(np.column_stack([lons, lats]))
+
+
 def _tier_estimate(
     tier_values: Mapping[TierKey, tuple[float, float]] | None, key: TierKey
 ) -> tuple[float | None, float | None]:
@@ -179,7 +190,8 @@ def tower_overlays(
         for tier, (value, se) in zip(tower.tiers, estimates, strict=True):
             ring_id = f"tier:{tower.id}:{tier.level}"
             rgba = _rgba(COLORMAPS["intensity"], value)
-            ring = tier_ring_glb(half_diagonal_m + RING_MARGIN_M, RING_THICKNESS_M, rgba)
+            ring_radius_m = half_diagonal_m + RING_MARGIN_M
+            ring = tier_ring_glb(ring_radius_m, RING_THICKNESS_M, rgba)
             out.append(
                 Overlay(
                     id=ring_id,
@@ -195,6 +207,7 @@ def tower_overlays(
                         "std_error": se,
                         "interpolated_at": stamp,
                     },
+                    footprint_wgs84=_disc_wgs84(*tower.centroid_lonlat, ring_radius_m),
                 )
             )
     return out
@@ -292,6 +305,7 @@ def _heat_patch(
             "mean_intensity": _num(finite.mean()),
             "max_intensity": _num(finite.max()),
         },
+        footprint_wgs84=frame.geometry_to_wgs84(shapely.box(x0, y0, x1, y1)),
     )
 
 
@@ -339,6 +353,7 @@ def zone_overlays(
                     "mean_intensity": _num(zone.mean_intensity),
                     "towers": list(zone.towers),
                 },
+                footprint_wgs84=zone.geometry_wgs84,
             )
         )
     return out
@@ -349,14 +364,17 @@ def overlay_message(
 ) -> dict[str, Any]:
     """The JSON-ready form of an overlay for a client using ``convention``.
 
-    ``{"id", "kind", "version", "geopose", "asset", "style", "properties"}``, with
-    the pose from :func:`ar_assets.geopose.geopose`.
+    ``{"id", "kind", "layer", "version", "geopose", "pose_frame", "asset", "style",
+    "properties"}``, with the pose from :func:`ar_assets.geopose.geopose` and its axes
+    and vertical datum from :func:`ar_assets.geopose.pose_frame`.
     """
     return {
         "id": overlay.id,
         "kind": overlay.kind.value,
+        "layer": overlay.layer.value,
         "version": overlay.version,
         "geopose": geopose(overlay.anchor, convention),
+        "pose_frame": pose_frame(convention),
         "asset": overlay.asset,
         "style": dict(overlay.style),
         "properties": dict(overlay.properties),

@@ -29,6 +29,7 @@ from service.routers import (
     legend,
     observations,
     preview,
+    protocol_schemas,
     tiles,
     towers,
     treatments,
@@ -113,6 +114,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(treatments.router)
     app.include_router(keys.router)
     app.include_router(assets.router)
+    app.include_router(protocol_schemas.router)
     app.include_router(stream_router)
     install_spool(app, settings.data_dir)
     install_forecasts(app, state)

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     ws_outbox_max_bytes: int = Field(8 << 20, ge=1024)
     ws_stall_timeout_s: float = Field(30.0, gt=0)
     ws_near_range_m: float = Field(60.0, gt=0)
+    ws_hysteresis_m: float = Field(
+        10.0, ge=0, description="An overlay in view leaves at reach + max(this, accuracy_m)."
+    )
+    ws_move_deadband_m: float = Field(
+        8.0, ge=0, description="The view follows the smoothed position once it moved this far."
+    )
+    ws_move_smoothing: bool = Field(True, description="Smooth position fixes (Kalman).")
     ws_max_sessions: int = Field(10_000, ge=1)
     ws_max_detached: int = Field(1000, ge=0)
     ws_detached_ttl_s: float = Field(120.0, ge=0)

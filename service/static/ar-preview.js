@@ -71,7 +71,7 @@ function connect() {
   origin = { lon, lat, h: Number(params.get("h") ?? "46") };
   camera.position.set(0, range * 0.35, range * 0.55);
   camera.lookAt(0, 0, 0);
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/overlays`);
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/overlays`, ["blightmap.v1"]);
   ws.onopen = () => {
     ws.send(JSON.stringify({ type: "auth", key: $("key").value }));
     ws.send(JSON.stringify({

@@ -349,7 +349,7 @@ function connect() {
   if (!key) { $("keyform").hidden = false; report(); return; }
   if (!towersById.size) { report(); setTimeout(() => waitForTowers().catch(fail), 15000); return; }
   $("keyform").hidden = true;
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/overlays`);
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/overlays`, ["blightmap.v1"]);
   stream.socket = ws;
   ws.onopen = () => {
     ws.send(JSON.stringify({ type: "auth", key }));

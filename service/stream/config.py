@@ -48,6 +48,9 @@ class HubConfig:
     outbox_max_bytes: int = 8 << 20
     stall_timeout_s: float = 30.0
     near_range_m: float = 60.0
+    hysteresis_m: float = 10.0
+    move_deadband_m: float = 8.0
+    move_smoothing: bool = True
     max_sessions: int = 10_000
     max_detached: int = 1000
     detached_ttl_s: float = 120.0

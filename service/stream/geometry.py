@@ -45,6 +45,11 @@ class LocalFrame2D:
         k = _M_PER_DEG * math.cos(math.radians(self.lat0))
         return (lon - self.lon0) * k, (lat - self.lat0) * _M_PER_DEG
 
+    def to_lonlat(self, x_m: float, y_m: float) -> tuple[float, float]:
+        """``(lon, lat)`` of the point ``x_m`` east and ``y_m`` north of the reference."""
+        k = _M_PER_DEG * math.cos(math.radians(self.lat0))
+        return self.lon0 + x_m / k, self.lat0 + y_m / _M_PER_DEG
+
 
 Cell = tuple[int, int]
 

@@ -44,6 +44,7 @@ import orjson
 from ar_assets.overlay import Convention, Detail, Layer, Overlay
 from service.auth import Role
 from service.stream.geometry import GridIndex, LocalFrame2D
+from service.stream.motion import MotionFilter, MotionSettings, leave_margin_m
 from service.stream.outbox import History
 from service.stream.protocol import (
     CloseCode,
@@ -53,6 +54,7 @@ from service.stream.protocol import (
 )
 from service.stream.rate import TokenBucket
 from service.stream.session import Session, SessionState, Stream
+from service.stream.shapes import Footprint
 from service.stream.views import LAYER_BITS, View, ViewTable
 
 __all__ = ["HubStats", "HubUnavailable", "OverlayHub", "Serializer"]
@@ -71,13 +73,14 @@ class HubUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """An indexed overlay with its local position, layer bit and detail."""
+    """An indexed overlay with its local position, layer bit, detail and footprint."""
 
     overlay: Overlay
     x_m: float
     y_m: float
     bit: int
     near: bool
+    footprint: Footprint | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,10 @@ class OverlayHub:
         Longest time changes may wait undelivered on a connected session.
     near_range_m
         Reach of ``near`` detail overlays (capped by each session's range).
+    hysteresis_m, move_deadband_m, move_smoothing
+        How fixes become a view (:mod:`service.stream.motion`): an overlay in view
+        leaves at its reach plus ``max(hysteresis_m, accuracy_m)``; the view follows
+        the smoothed position once it moved ``move_deadband_m``.
     max_sessions, max_detached, detached_ttl_s
         Open sessions; detached streams kept (oldest dropped first) and for how long.
     max_sessions_per_key
@@ -143,6 +150,9 @@ class OverlayHub:
         outbox_max_bytes: int = 8 << 20,
         stall_timeout_s: float = 30.0,
         near_range_m: float = 60.0,
+        hysteresis_m: float = 10.0,
+        move_deadband_m: float = 8.0,
+        move_smoothing: bool = True,
         max_sessions: int = 10_000,
         max_detached: int = 1000,
         detached_ttl_s: float = 120.0,
@@ -166,6 +176,9 @@ class OverlayHub:
         self.outbox_max_bytes = outbox_max_bytes
         self.stall_timeout_s = stall_timeout_s
         self.near_range_m = near_range_m
+        self.motion = MotionSettings(
+            hysteresis_m=hysteresis_m, deadband_m=move_deadband_m, smoothing=move_smoothing
+        )
         self.max_sessions = max_sessions
         self.max_detached = max_detached
         self.detached_ttl_s = detached_ttl_s
@@ -184,6 +197,7 @@ class OverlayHub:
         self._frame = LocalFrame2D(*origin_lonlat) if origin_lonlat else None
         self._grid = GridIndex(cell_m)
         self._entries: dict[str, _Entry] = {}
+        self._max_extent_m = 0.0  # largest footprint radius ever indexed
         self._fragments: dict[tuple[str, int, Convention], bytes] = {}
         self._table = ViewTable()
         self._by_slot: dict[int, Stream] = {}
@@ -345,19 +359,34 @@ class OverlayHub:
         new_bits = np.array([e.bit if e else 0 for e in new], dtype=np.int64)
         old_near = np.array([bool(e and e.near) for e in old])
         new_near = np.array([bool(e and e.near) for e in new])
+        old_shapes = [e.footprint if e else None for e in old]
+        new_shapes = [e.footprint if e else None for e in new]
         touched: dict[int, Stream] = {}
+        states = self._table.states
         for rows in self._table.chunks(len(changes)):
-            was = self._table.visible(old_x[rows], old_y[rows], old_bits[rows], old_near[rows])
-            now = self._table.visible(new_x[rows], new_y[rows], new_bits[rows], new_near[rows])
-            slots, idx = np.nonzero((was | now).T)
-            sees_now = now.T[slots, idx].tolist()
-            for slot, i, visible in zip(slots.tolist(), idx.tolist(), sees_now, strict=True):
+            _, held_before = self._table.visible(
+                old_x[rows], old_y[rows], old_bits[rows], old_near[rows], old_shapes[rows]
+            )  # a superset of the views that hold the old version
+            enters, stays = self._table.visible(
+                new_x[rows], new_y[rows], new_bits[rows], new_near[rows], new_shapes[rows]
+            )
+            slots, idx = np.nonzero((held_before | stays).T)
+            now_in = enters.T[slots, idx].tolist()
+            now_kept = stays.T[slots, idx].tolist()
+            for slot, i, inside, kept in zip(
+                slots.tolist(), idx.tolist(), now_in, now_kept, strict=True
+            ):
                 stream = self._by_slot[slot]
+                held = states[slot].held
                 overlay_id, _, entry = changes[rows.start + i]
-                if visible and entry is not None:
+                if entry is not None and (inside or (kept and overlay_id in held)):
                     stream.outbox.upsert(overlay_id, self._fragment(entry, stream.convention))
-                else:
+                    held.add(overlay_id)
+                elif overlay_id in held:
                     stream.outbox.remove(overlay_id)
+                    held.discard(overlay_id)
+                else:
+                    continue
                 touched[slot] = stream
         for stream in touched.values():
             self._after_change(stream)
@@ -373,7 +402,12 @@ class OverlayHub:
     def _entry(self, overlay: Overlay) -> _Entry:
         x_m, y_m = self._xy(overlay.anchor.lon, overlay.anchor.lat)
         near = overlay.detail is Detail.NEAR
-        return _Entry(overlay, x_m, y_m, LAYER_BITS[overlay.layer], near)
+        footprint = None
+        if self._frame is not None and overlay.footprint_wgs84 is not None:
+            footprint = Footprint.of(overlay.footprint_wgs84, self._frame, (x_m, y_m))
+            if footprint is not None:
+                self._max_extent_m = max(self._max_extent_m, footprint.radius_m)
+        return _Entry(overlay, x_m, y_m, LAYER_BITS[overlay.layer], near, footprint)
 
     def _store(self, entry: _Entry) -> None:
         overlay_id = entry.overlay.id
@@ -411,19 +445,59 @@ class OverlayHub:
             stream.view = replace(stream.view, x_m=x_m, y_m=y_m)
             self._table.set(stream.slot, stream.view)
 
-    def _visible(self, view: View) -> list[tuple[float, str]]:
-        """``(squared distance, id)`` of every overlay in ``view``, nearest first."""
-        found = []
-        for overlay_id in self._grid.candidates(view.x_m, view.y_m, view.range_m):
+    def _reachable(self, view: View) -> dict[str, tuple[float, bool]]:
+        """``id -> (distance_m, enters)`` of every overlay within reach plus margin of ``view``.
+
+        The distance is to the overlay's footprint, or its anchor (the smaller);
+        ``enters`` tells whether it is within the reach itself.
+        """
+        found: dict[str, tuple[float, bool]] = {}
+        pad = view.margin_m + self._max_extent_m
+        for overlay_id in self._grid.candidates(view.x_m, view.y_m, view.range_m + pad):
             e = self._entries[overlay_id]
-            if view.sees(e.x_m, e.y_m, e.bit, e.near):
-                found.append(((e.x_m - view.x_m) ** 2 + (e.y_m - view.y_m) ** 2, overlay_id))
-        found.sort()
+            if not view.mask & e.bit:
+                continue
+            reach = view.reach_m(e.near)
+            dist = math.hypot(e.x_m - view.x_m, e.y_m - view.y_m)
+            outer = reach + view.margin_m
+            if e.footprint is not None and reach < dist <= outer + e.footprint.radius_m:
+                dist = min(dist, e.footprint.distance_m(view.x_m, view.y_m))
+            if dist <= outer:
+                found[overlay_id] = (dist, dist <= reach)
         return found
 
-    def _view(self, viewer: dict[str, Any], range_m: float, layers: Iterable[Layer]) -> View:
+    def _ordered(
+        self, view: View, ids: Iterable[str], found: dict[str, tuple[float, bool]]
+    ) -> list[str]:
+        """``ids`` ahead of the viewer first (when it gave a heading), nearest first."""
+        entries = self._entries
+        return sorted(
+            ids,
+            key=lambda i: (not view.ahead(entries[i].x_m, entries[i].y_m), found[i][0], i),
+        )
+
+    def _visible(self, view: View) -> list[tuple[float, str]]:
+        """``(distance, id)`` of every overlay entering ``view``, in sending order."""
+        found = self._reachable(view)
+        entering = [i for i, (_, enters) in found.items() if enters]
+        return [(found[i][0], i) for i in self._ordered(view, entering, found)]
+
+    def _view(
+        self,
+        viewer: dict[str, Any],
+        range_m: float,
+        layers: Iterable[Layer],
+        fix: dict[str, Any] | None = None,
+    ) -> View:
+        """The view around ``viewer``; ``fix`` (the message) may add accuracy and heading."""
         lon, lat = float(viewer["position"]["lon"]), float(viewer["position"]["lat"])
-        return View.at(lon, lat, self._xy(lon, lat), float(range_m), self.near_range_m, layers)
+        fix = fix or {}
+        margin = leave_margin_m(self.motion, fix.get("accuracy_m"))
+        heading = fix.get("heading_deg")
+        return View.at(
+            lon, lat, self._xy(lon, lat), float(range_m), self.near_range_m, layers,
+            margin, None if heading is None else float(heading),
+        )  # fmt: skip
 
     # -- what sessions call ----------------------------------------------------------
 
@@ -446,7 +520,7 @@ class OverlayHub:
     def _subscribe(self, session: Session, message: dict[str, Any]) -> None:
         layers = [Layer(v) for v in message.get("layers", [layer.value for layer in Layer])]
         convention = Convention(message.get("convention", Convention.GEOPOSE.value))
-        view = self._view(message["viewer"], message["range_m"], layers)
+        view = self._view(message["viewer"], message["range_m"], layers, message)
         resume = message.get("resume")
         if resume is not None and self._try_resume(session, resume, convention, view):
             return
@@ -459,7 +533,7 @@ class OverlayHub:
             stream.view = view
             self._table.set(stream.slot, view)
         stream.outbox.clear()
-        fragments = [self._fragment(self._entries[i], convention) for _, i in self._visible(view)]
+        fragments = [self._fragment(self._entries[i], convention) for i in self._snapshot(stream)]
         parts = snapshot_parts(
             stream.epoch,
             stream.next_offset,
@@ -509,26 +583,57 @@ class OverlayHub:
         session._stream = stream
         return stream
 
-    def _move(self, stream: Stream, viewer: dict[str, Any]) -> None:
+    def _snapshot(self, stream: Stream) -> list[str]:
+        """The ids a snapshot of ``stream`` sends, which its view now holds; motion restarts."""
+        ids = [i for _, i in self._visible(stream.view)]
+        state = self._table.state(stream.slot)
+        state.held, state.motion = set(ids), None
+        return ids
+
+    def _move(self, stream: Stream, message: dict[str, Any]) -> None:
+        """A fix: smooth it, move the view once out of the deadband (coalescing the rest)."""
         view = stream.view
-        self._change_view(stream, self._view(viewer, view.range_m, view.layers))
+        position = message["viewer"]["position"]
+        accuracy = message.get("accuracy_m")
+        state = self._table.state(stream.slot)
+        now = self._clock()
+        if state.motion is None:  # seeded where the viewer subscribed
+            state.motion = MotionFilter(self.motion, view.lon, view.lat, accuracy, now)
+        estimate = state.motion.update(
+            float(position["lon"]), float(position["lat"]), accuracy, now
+        )
+        moved = state.motion.distance_m(view.lon, view.lat) > self.motion.deadband_m
+        lon, lat = estimate if moved else (view.lon, view.lat)
+        heading = message.get("heading_deg")
+        new = View.at(
+            lon, lat, self._xy(lon, lat), view.range_m, self.near_range_m, view.layers,
+            leave_margin_m(self.motion, accuracy), None if heading is None else float(heading),
+        )  # fmt: skip
+        if replace(new, heading_deg=view.heading_deg) == view:
+            stream.view = new  # only the heading changed: nothing enters or leaves
+            return
+        self._change_view(stream, new)
 
     def _change_view(self, stream: Stream, view: View) -> None:
-        """Queue what enters and what leaves when ``stream``'s view becomes ``view``."""
-        before = {i for _, i in self._visible(stream.view)}
-        after = self._visible(view)
+        """Queue what enters and what leaves when ``stream``'s view becomes ``view``.
+
+        An overlay enters within its reach; one already held leaves only beyond its
+        reach plus the view's margin (hysteresis).
+        """
+        held = self._table.state(stream.slot).held
+        found = self._reachable(view)
         stream.view = view
         self._table.set(stream.slot, view)
-        changed = False
-        for _, overlay_id in after:
-            if overlay_id not in before:
-                fragment = self._fragment(self._entries[overlay_id], stream.convention)
-                stream.outbox.upsert(overlay_id, fragment)
-                changed = True
-        for overlay_id in before.difference(i for _, i in after):
+        entering = [i for i, (_, enters) in found.items() if enters and i not in held]
+        leaving = [i for i in held if i not in found]
+        for overlay_id in self._ordered(view, entering, found):
+            fragment = self._fragment(self._entries[overlay_id], stream.convention)
+            stream.outbox.upsert(overlay_id, fragment)
+            held.add(overlay_id)
+        for overlay_id in leaving:
             stream.outbox.remove(overlay_id)
-            changed = True
-        if changed:
+            held.discard(overlay_id)
+        if entering or leaving:
             self._after_change(stream)
 
     def _detach(self, session: Session) -> None:

@@ -23,12 +23,14 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
 from service.stream.protocol import ErrorCode
+from service.stream.versions import is_newer
 
 __all__ = [
     "CLIENT_TYPES",
     "SCHEMA_ID",
     "Problem",
     "check_client_message",
+    "geopose_schema",
     "protocol_schema",
     "validator",
 ]
@@ -60,14 +62,15 @@ def protocol_schema() -> dict[str, Any]:
 def _registry() -> Registry[Any]:
     resources_ = [
         (SCHEMA_ID, Resource.from_contents(protocol_schema())),
-        (GEOPOSE_ID, Resource.from_contents(_geopose_schema())),
+        (GEOPOSE_ID, Resource.from_contents(geopose_schema())),
     ]
     registry: Registry[Any] = Registry().with_resources(resources_)
     return registry
 
 
 @cache
-def _geopose_schema() -> dict[str, Any]:
+def geopose_schema() -> dict[str, Any]:
+    """The official OGC GeoPose Basic-Quaternion schema the protocol schema refers to."""
     text = (
         resources.files("ar_assets")
         .joinpath("schemas", "GeoPose.Basic.Quaternion.Schema.json")
@@ -90,7 +93,7 @@ def _inline(node: Any, document: dict[str, Any]) -> Any:
             target = target[part]
         return _inline(target, document)
     if ref == GEOPOSE_ID.rsplit("/", 1)[1]:
-        geopose = _geopose_schema()
+        geopose = geopose_schema()
         body = {k: v for k, v in geopose.items() if k not in ("$schema", "definitions")}
         return _inline(body, geopose)
     return {key: _inline(value, document) for key, value in node.items()}
@@ -117,7 +120,11 @@ def validator(definition: str) -> Draft202012Validator:
 
 
 def check_client_message(message: Any) -> Problem | None:
-    """``None`` when ``message`` is a valid client message, else what is wrong with it."""
+    """``None`` when ``message`` is a valid client message, else what is wrong with it.
+
+    Unknown members are refused, unless the message states a newer ``minor``
+    version than the server's (:mod:`service.stream.versions`).
+    """
     if not isinstance(message, dict):
         return Problem(ErrorCode.BAD_REQUEST, "a message must be a JSON object")
     kind = message.get("type")
@@ -125,7 +132,10 @@ def check_client_message(message: Any) -> Problem | None:
         return Problem(ErrorCode.BAD_REQUEST, "is required", "type")
     if not isinstance(kind, str) or kind not in CLIENT_TYPES:
         return Problem(ErrorCode.UNKNOWN_TYPE, f"must be one of {', '.join(CLIENT_TYPES)}", "type")
-    error = best_match(_client_validator(kind).iter_errors(message))
+    errors = _client_validator(kind).iter_errors(message)
+    if is_newer(message):  # a newer minor version may add members: ignore them
+        errors = (e for e in errors if e.validator != "additionalProperties")
+    error = best_match(errors)
     if error is not None:
         field, reason = _describe(error)
         return Problem(ErrorCode.BAD_REQUEST, reason, field)

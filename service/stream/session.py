@@ -170,7 +170,7 @@ class Session:
                         Problem(ErrorCode.NOT_SUBSCRIBED, "subscribe before moving", "type")
                     )
                 else:
-                    self._hub._move(self._stream, message["viewer"])
+                    self._hub._move(self._stream, message)
             elif kind == "ping":
                 self.push(encode_pong(message.get("id")))
             else:  # auth: the adapter handles it before the session exists

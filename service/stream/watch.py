@@ -19,7 +19,9 @@ import orjson
 from rich.console import Console
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+from websockets.typing import Subprotocol
 
+from service.stream.versions import SUBPROTOCOL
 from service.stream.watch_output import (
     Change,
     JsonPrinter,
@@ -173,7 +175,10 @@ async def _watch(options: WatchOptions, printer: Printer) -> int:
     while True:
         try:
             async with connect(
-                url, additional_headers=headers, open_timeout=options.connect_timeout_s
+                url,
+                additional_headers=headers,
+                open_timeout=options.connect_timeout_s,
+                subprotocols=[Subprotocol(SUBPROTOCOL)],
             ) as ws:
                 printer.status(f"{'resumed' if connected else 'connected to'} {url}")
                 connected, attempts = True, 0

@@ -14,6 +14,7 @@ from ar_assets.geoid import GEOID_MODEL, geoid_undulation_m, height_msl_m
 from ar_assets.geopose import (
     IDENTITY,
     enu_to_eus,
+    enu_to_unity_eun,
     geopose,
     normalize,
     quaternion_from_heading,
@@ -226,3 +227,28 @@ def test_height_msl_subtracts_the_undulation() -> None:
     n = geoid_undulation_m(-119.0, 37.0)
     assert height_msl_m(-119.0, 37.0, 100.0) == pytest.approx(100.0 - n)
     assert height_msl_m(-119.0, 37.0, 100.0) == pytest.approx(126.151, abs=0.001)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_unity_east_up_north_rotates_like_enu(seed: int) -> None:
+    """Unity's left-handed EUN quaternion turns EUN coordinates as the ENU one turns ENU ones.
+
+    The map ENU -> EUN, (e, n, u) -> (e, u, n), is a reflection; Unity's Quaternion
+    multiplies coordinates with the same algebra, so rotating then mapping must equal
+    mapping then rotating with the converted quaternion.
+    """
+    rng = np.random.default_rng(seed)
+    q = Rotation.random(random_state=seed).as_quat()  # (x, y, z, w)
+    unity = enu_to_unity_eun(q)
+    for v in rng.normal(size=(4, 3)):
+        e, n, u = rotate_vector(q, v)
+        expected = (e, u, n)
+        got = rotate_vector(unity, (v[0], v[2], v[1]))
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_unity_heading_turns_north_to_east() -> None:
+    """Heading 90 in ENU: Unity +z (north) goes to +x (east), a positive turn about +y."""
+    unity = enu_to_unity_eun(quaternion_from_heading(90.0))
+    np.testing.assert_allclose(rotate_vector(unity, (0.0, 0.0, 1.0)), (1.0, 0.0, 0.0), atol=1e-12)
+    assert unity[1] > 0  # yaw about Unity's up axis

@@ -304,8 +304,16 @@ def everything(store: AssetStore) -> list[Overlay]:
 def test_messages_carry_valid_geoposes(store: AssetStore, convention: Convention) -> None:
     for overlay in everything(store):
         message = overlay_message(overlay, convention)
-        assert set(message) == {"id", "kind", "version", "geopose", "asset", "style", "properties"}
+        assert set(message) == {
+            "id", "kind", "layer", "version", "geopose", "pose_frame", "asset", "style",
+            "properties",
+        }  # fmt: skip
         assert message["kind"] == overlay.kind.value
+        assert message["layer"] == overlay.layer.value  # issue 13 finding 6: documented, sent
+        assert message["pose_frame"] == {
+            "axes": "ENU" if convention is Convention.GEOPOSE else "EUS",
+            "height": "egm2008" if convention is Convention.ARKIT else "ellipsoid",
+        }
         assert message["asset"].startswith("/assets/") and message["asset"].endswith(".glb")
         assert_valid_geopose(message["geopose"])
         json.dumps(message, allow_nan=False)
