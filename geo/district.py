@@ -5,6 +5,11 @@ footprints in a local metric frame, buffered by a margin. Points farther than th
 margin from the towers are rejected with :class:`~geo.errors.OutsideDistrict`, with a
 hint when swapping longitude and latitude would have put them inside (the most common
 mistake with GeoJSON's ``[lon, lat]`` order).
+
+A new tower may also be refused for the district's *span* (:meth:`District.span_m`):
+everything computed over the district (the field's grid, its tiles, the zones) grows
+with its bounding box, so one tower 44 km away turned a 300 x 300 cell grid into a
+minute-long computation, and one farther diagonally into no field at all.
 """
 
 from __future__ import annotations
@@ -186,18 +191,40 @@ class District:
             hint = self._swap_hint(Point(lon, lat), self.margin_m)
             raise OutsideDistrict(_too_far(distance_m, self.margin_m) + hint, field)
 
+    def span_m(self, footprint_wgs84: BaseGeometry | None = None) -> float:
+        """Longer side of the bounding box of the towers' hull, in the local frame, metres.
+
+        With ``footprint_wgs84``: the span the district would have with that footprint
+        added. 0 for an empty district (with or without one footprint: a single tower
+        spans its own footprint only, which is taken as 0).
+        """
+        if self.frame is None:
+            return 0.0
+        hull = self.hull_local
+        if footprint_wgs84 is not None:
+            hull = shapely.union(hull, self.frame.geometry_to_local(footprint_wgs84))
+        min_x, min_y, max_x, max_y = hull.bounds
+        return float(max(max_x - min_x, max_y - min_y))
+
     def check_tower(
-        self, footprint_wgs84: BaseGeometry, field: str, max_distance_m: float = 50_000.0
+        self,
+        footprint_wgs84: BaseGeometry,
+        field: str,
+        max_distance_m: float = 50_000.0,
+        max_span_m: float = math.inf,
     ) -> None:
         """Reject a new tower footprint far from the existing towers.
 
-        An empty district accepts any valid footprint.
+        An empty district accepts any valid footprint. A footprint that does not
+        widen the district is accepted whatever its span (so towers of a district
+        already wider than ``max_span_m`` can still be replaced in place).
 
         Raises
         ------
         OutsideDistrict
             If the footprint lies more than ``max_distance_m`` from the towers' hull
-            (with the swapped hint when applicable).
+            (with the swapped hint when applicable), or would stretch the district's
+            :meth:`span_m` beyond ``max_span_m``.
         InvalidGeometry
             If the footprint is not a valid WGS84 Point or Polygon.
         """
@@ -212,6 +239,13 @@ class District:
         if distance_m > max_distance_m:
             hint = self._swap_hint(footprint_wgs84, max_distance_m)
             raise OutsideDistrict(_too_far(distance_m, max_distance_m) + hint, field)
+        span_m = self.span_m(footprint_wgs84)
+        if span_m > max_span_m and span_m > self.span_m():
+            raise OutsideDistrict(
+                f"would stretch the district to {_format_km(span_m)} across; "
+                f"at most {_format_km(max_span_m)} is accepted",
+                field,
+            )
 
     def _swap_hint(self, geom_wgs84: BaseGeometry, limit_m: float) -> str:
         """``"; " + SWAPPED_HINT`` when the lat/lon-swapped geometry is within reach."""

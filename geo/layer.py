@@ -9,15 +9,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import shapely
+from pyproj import Geod
+from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import InvalidGeometry, InvalidTower
 
-__all__ = ["TOWER_ID_PATTERN", "Tier", "Tower", "check_wgs84_geometry", "validate_footprint"]
+__all__ = [
+    "DEFAULT_FOOTPRINT_RADIUS_M",
+    "TOWER_ID_PATTERN",
+    "Tier",
+    "Tower",
+    "check_wgs84_geometry",
+    "point_footprint",
+    "validate_footprint",
+]
+
+DEFAULT_FOOTPRINT_RADIUS_M = 5.0
+"""Radius of the footprint given to a tower posted as a Point (its centre), in metres:
+a 10 m wide circle, the middle of the 8-20 m towers of a community farm district."""
+
+_FOOTPRINT_VERTICES = 32
+_GEOD = Geod(ellps="WGS84")
 
 TOWER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _TOWER_ID_RE = re.compile(TOWER_ID_PATTERN)
@@ -57,7 +75,8 @@ class Tower:
     name, district : str
         Display name and the district it belongs to.
     footprint_wgs84 : shapely Point or Polygon
-        Footprint in EPSG:4326 lon/lat (2D).
+        Footprint in EPSG:4326 lon/lat (2D); :meth:`with_polygon_footprint` turns a
+        Point (the tower's centre) into a circle, as the service stores every tower.
     base_height_m : float
         Height of the tower's base above the WGS84 ellipsoid, in metres.
     height_m : float
@@ -91,6 +110,14 @@ class Tower:
         c = self.footprint_wgs84.centroid
         return (float(c.x), float(c.y))
 
+    def with_polygon_footprint(self, radius_m: float = DEFAULT_FOOTPRINT_RADIUS_M) -> Tower:
+        """This tower with a Polygon footprint: a Point footprint (the tower's centre)
+        becomes a circle of ``radius_m`` metres (:func:`point_footprint`); a tower
+        that already has a Polygon is returned as it is."""
+        if self.footprint_wgs84.geom_type != "Point":
+            return self
+        return replace(self, footprint_wgs84=point_footprint(self.footprint_wgs84, radius_m))
+
     def properties(self) -> dict[str, Any]:
         """The GeoJSON properties of this tower (names fixed by the API contract)."""
         props: dict[str, Any] = dict(self.extra)
@@ -116,6 +143,30 @@ def validate_footprint(geom: BaseGeometry, field_name: str = "geometry") -> None
     if geom.geom_type not in ("Point", "Polygon"):
         raise InvalidGeometry(f"must be a Point or a Polygon, not {geom.geom_type}", field_name)
     check_wgs84_geometry(geom, field_name)
+
+
+def point_footprint(centre: BaseGeometry, radius_m: float = DEFAULT_FOOTPRINT_RADIUS_M) -> Polygon:
+    """A circular footprint of ``radius_m`` metres around a WGS84 Point.
+
+    The vertices (32) lie on the WGS84 ellipsoid exactly ``radius_m`` from the centre
+    (geodesic forward problem), so the circle is round on the ground at any latitude.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> ring = point_footprint(Point(5.1214, 52.0907), 5.0)
+    >>> ring.geom_type, len(ring.exterior.coords)
+    ('Polygon', 33)
+    """
+    if not radius_m > 0:
+        raise InvalidGeometry("the footprint radius must be positive", "radius_m")
+    angles = np.linspace(0.0, 360.0, _FOOTPRINT_VERTICES, endpoint=False)
+    n = angles.size
+    lons, lats, _ = _GEOD.fwd(
+        np.full(n, centre.x), np.full(n, centre.y), angles, np.full(n, radius_m)
+    )
+    # Azimuths run clockwise; reversed, the exterior ring is counter-clockwise (RFC 7946).
+    return Polygon(list(zip(lons[::-1], lats[::-1], strict=True)))
 
 
 def check_wgs84_geometry(geom: BaseGeometry, field_name: str = "geometry") -> None:

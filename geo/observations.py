@@ -6,12 +6,14 @@ Observations are built by trusted adapters (the HTTP/file validators in
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Observation", "Source", "format_utc", "parse_utc"]
+__all__ = ["Observation", "Source", "format_utc", "observation_digest", "parse_utc"]
 
 
 class Source(StrEnum):
@@ -78,13 +80,54 @@ class Observation:
         return [self.lon, self.lat, self.height_ellipsoid_m]
 
 
+def observation_digest(observation: Observation) -> str:
+    """``sha256:<hex>`` of an observation's content as the stores keep it.
+
+    Covers the id, the position and every property, with numbers as floats and
+    ``observed_at`` at the stores' millisecond precision, so an observation and its
+    stored copy have the same digest, and any change of content changes it.
+    """
+
+    def number(value: float | None) -> float | None:
+        return None if value is None else float(value)
+
+    content = {
+        "id": observation.id,
+        "coordinates": [float(c) for c in observation.coordinates()],
+        "observed_at": format_utc(observation.observed_at),
+        "intensity": float(observation.intensity),
+        "source": observation.source.value,
+        "confidence": number(observation.confidence),
+        "microbial_balance": number(observation.microbial_balance),
+        "tower_id": observation.tower_id,
+        "tier": observation.tier,
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def format_utc(moment: datetime) -> str:
     """RFC 3339 UTC with millisecond precision, e.g. ``2026-11-26T13:05:00.250Z``.
 
-    The fixed width makes the text sort chronologically, which the stores rely on.
+    Always 24 characters, every part zero padded (year ``0999``, not ``999`` as
+    ``strftime("%Y")`` writes it on glibc): the fixed width makes the text sort
+    chronologically, which the stores rely on, and :func:`parse_utc` reads it back.
+
+    Raises
+    ------
+    OverflowError
+        If ``moment`` converted to UTC falls outside the years 1 to 9999.
+
+    Examples
+    --------
+    >>> format_utc(datetime(999, 6, 1, tzinfo=UTC))
+    '0999-06-01T00:00:00.000Z'
     """
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    u = moment.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+        f".{u.microsecond // 1000:03d}Z"
+    )
 
 
 def parse_utc(text: str) -> datetime:
@@ -93,9 +136,13 @@ def parse_utc(text: str) -> datetime:
     Raises
     ------
     ValueError
-        If the text is not RFC 3339 or carries no timezone.
+        If the text is not RFC 3339, carries no timezone, or names an instant outside
+        the years 1 to 9999 in UTC (``0001-01-01T00:00:00+01:00``).
     """
     moment = datetime.fromisoformat(text.replace("z", "Z"))
     if moment.tzinfo is None:
         raise ValueError("timestamp must carry a timezone (Z or +hh:mm)")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp lies outside the years 0001 to 9999 in UTC") from None

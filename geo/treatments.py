@@ -83,8 +83,10 @@ class Treatment:
     ----------
     id : str
         1-64 letters, digits, ``._-``.
-    geometry_wgs84 : Polygon or MultiPolygon
-        The sprayed ground, lon/lat (checked by :func:`validate_area`).
+    geometry_wgs84 : MultiPolygon
+        The sprayed ground, lon/lat (checked by :func:`validate_area`). A Polygon given
+        here becomes a one-part MultiPolygon, so a treatment reads back as it was
+        answered when recorded, and the treatments layer holds one geometry type.
     strain : str
         The microbial strain (non-empty).
     dose_l_per_m2 : float
@@ -103,7 +105,7 @@ class Treatment:
     """
 
     id: str
-    geometry_wgs84: Polygon | MultiPolygon
+    geometry_wgs84: MultiPolygon
     strain: str
     dose_l_per_m2: float
     applied_at: datetime
@@ -116,6 +118,8 @@ class Treatment:
                 "must be 1-64 characters of letters, digits, '.', '_' or '-'", "id"
             )
         validate_area(self.geometry_wgs84, "geometry")
+        if isinstance(self.geometry_wgs84, Polygon):
+            object.__setattr__(self, "geometry_wgs84", MultiPolygon([self.geometry_wgs84]))
         if not isinstance(self.strain, str) or not self.strain.strip():
             raise InvalidTreatment("must name the strain", "strain")
         dose = self.dose_l_per_m2

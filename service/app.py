@@ -10,15 +10,18 @@ from fastapi import FastAPI
 
 from ar_assets.assets import AssetStore
 from ar_assets.overlays import overlay_message
-from service import openapi_docs
+from service import health, observability, openapi_docs, vendor
 from service.body import BodyLimitMiddleware
+from service.cors import PathCorsMiddleware
 from service.errors import add_exception_handlers
 from service.fields import FieldEngine
+from service.files import install_spool
 from service.guard.rate import STATE_KEY as RATES_KEY
 from service.guard.rate import KeyRateLimits
 from service.overlays import OverlayPublisher
 from service.routers import (
     assets,
+    docs,
     features,
     fields,
     keys,
@@ -88,6 +91,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version="0.1.0",
         description="Blight in community vertical farms: towers, observations, fields, overlays.",
         lifespan=lifespan,
+        docs_url=None,  # service.routers.docs: vendored, offline
+        redoc_url=None,
     )
     app.state.blightmap = state
     setattr(app.state, STATE_KEY, stream)
@@ -95,7 +100,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     setattr(app.state, RATES_KEY, KeyRateLimits(rates))
     add_exception_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(PathCorsMiddleware, origins=settings.cors_origins)
     app.include_router(landing.router)
+    app.include_router(health.router)
+    app.include_router(observability.metrics.router)
     app.include_router(features.build_router())
     app.include_router(towers.router)
     app.include_router(observations.router)
@@ -106,9 +114,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(assets.router)
     app.include_router(stream_router)
+    install_spool(app, settings.data_dir)
     install_forecasts(app, state)
     install_exports(app, state)
-    preview.install(app, settings.vendor_dir)
-    webmap.install(app, settings.vendor_dir)
+    vendor.install(app, settings.vendor_dir)
+    preview.install(app)
+    webmap.install(app)
+    docs.install(app)
     openapi_docs.install(app)
+    metrics = observability.Metrics()
+    metrics.watch(app)
+    state.fields.on_computed(metrics.field_seconds.observe)
+    observability.install(app, metrics)  # last: the outermost middleware
     return app

@@ -17,11 +17,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import (
     BadRequest,
+    FieldError,
     InvalidContent,
     PayloadTooLarge,
     UnsupportedMediaType,
     field_errors_from_pydantic,
 )
+from service.schemas.limits import TooManyValues, check_value_counts
 
 __all__ = ["BodyLimitMiddleware", "parse_json", "read_json_body"]
 
@@ -89,7 +91,15 @@ async def read_json_body(request: Request) -> bytes:
 
 
 def parse_json(model: type[M], body: bytes) -> M:
-    """Validate ``body`` as ``model``; 400 for malformed JSON, 422 naming each bad field."""
+    """Validate ``body`` as ``model``; 400 for malformed JSON, 422 naming each bad field.
+
+    A body with more values than any valid request is refused (413) before pydantic's
+    costly parse (:func:`~service.schemas.limits.check_value_counts`).
+    """
+    try:
+        check_value_counts(body)
+    except TooManyValues as exc:
+        raise PayloadTooLarge(f"the request body {exc}", [FieldError("body", str(exc))]) from None
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:

@@ -12,10 +12,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
+from geo.observations import Source
 from service import cli_forecast
 from service.auth import Role, create_key
 from service.errors import ApiError
 from service.settings import Settings
+from service.stream.watch import DEFAULT_URL
 
 __all__ = ["main"]
 
@@ -37,14 +39,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.demo import seed_demo
     from service.guard.connections import ConnectionGuard
     from service.guard.http import HttpLimits, fd_bounded, guarded_protocol
+    from service.observability.logs import configure_logging
     from service.stream.router import STATE_KEY
     from service.stream.server import StreamServer
 
+    configure_logging()
     settings = _settings(
         args,
         host=args.host,
         port=args.port,
         demo=args.demo or None,
+        public_url=args.public_url,
+        forwarded_allow_ips=_split(args.forwarded_allow_ips),
         http_max_connections=args.max_connections,
         http_max_connections_per_ip=args.max_connections_per_ip,
     )
@@ -73,7 +79,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        proxy_headers=True,
+        log_config=None,  # JSON lines from configure_logging, uvicorn's records included
+        access_log=False,  # the app writes its own access line, with the request id
+        # X-Forwarded-For/-Proto only from the configured proxies (none by default)
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=list(settings.forwarded_allow_ips) or None,
         # header size and count, head and body timeouts, connection caps: service/guard/
         http=guarded_protocol(guard, limits),
         timeout_keep_alive=settings.http_keep_alive_s,
@@ -89,14 +99,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split(value: str | None) -> tuple[str, ...] | None:
+    """A comma-separated option as a tuple (``None`` when not given)."""
+    if value is None:
+        return None
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 def cmd_import_towers(args: argparse.Namespace) -> int:
     """Import towers from a GeoJSON, GeoPackage, zipped Shapefile or CSV file."""
+    from geo.errors import OutsideDistrict
     from geo.towers_io import read_towers
     from service.app import open_store
+    from service.ingest import check_import_span
 
     towers = read_towers(Path(args.file), crs=args.crs)
-    store = open_store(_settings(args))
+    settings = _settings(args)
+    store = open_store(settings)
     try:
+        try:
+            check_import_span(settings, store.list_towers(), towers)
+        except OutsideDistrict as exc:
+            console.print(f"[red]import refused[/]: the towers {exc.reason}")
+            return 1
         created, replaced = store.upsert_towers(towers)
     finally:
         store.close()
@@ -208,9 +233,15 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     """Create an API key; the key is printed on the last line, and only there."""
     from service.app import open_store
 
+    role = Role(args.role)
+    if role is not Role.SENSOR and (args.source or args.tower):
+        console.print("[red]--source and --tower scope sensor keys only[/]")
+        return 2
     store = open_store(_settings(args))
     try:
-        key, record = create_key(store, Role(args.role), args.label)
+        key, record = create_key(
+            store, role, args.label, sources=args.source or None, tower_ids=args.tower or None
+        )
     finally:
         store.close()
     console.print(f"created key {record.key_id} for role {record.role}; it is shown once:")
@@ -234,6 +265,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         convention=args.convention,
         height_m=args.height,
         once=args.once,
+        connect_timeout_s=args.connect_timeout,
+        output="json" if args.json else "auto",
     )
     try:
         return asyncio.run(watch(options))
@@ -253,6 +286,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="fill an empty store with the demo")
     serve.add_argument("--host", help="bind address (env BLIGHTMAP_HOST)")
     serve.add_argument("--port", type=int, help="port (env BLIGHTMAP_PORT)")
+    serve.add_argument(
+        "--public-url",
+        help="base URL of every absolute link, e.g. https://blight.example.org "
+        "(env BLIGHTMAP_PUBLIC_URL; default http://HOST:PORT)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        help="comma-separated proxy IPs/networks whose X-Forwarded-* headers are trusted "
+        "('*' = any; default: none)",
+    )
     serve.add_argument(
         "--max-connections",
         type=int,
@@ -303,6 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key (printed on the last line)")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--label", default="")
+    create.add_argument(
+        "--source",
+        action="append",
+        choices=[s.value for s in Source],
+        help="sensor keys: the only source it may report (repeat for more)",
+    )
+    create.add_argument(
+        "--tower",
+        action="append",
+        metavar="TOWER_ID",
+        help="sensor keys: a tower it may report about (repeat for more)",
+    )
     data_arg(create)
     create.set_defaults(func=cmd_keys_create)
 
@@ -311,13 +366,23 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--lat", type=float, required=True, help="viewer latitude, WGS84")
     watch.add_argument("--height", type=float, default=0.0, help="viewer height (ellipsoid), m")
     watch.add_argument("--range", type=float, default=200.0, help="view radius, m (1..2000)")
-    watch.add_argument("--url", default="ws://127.0.0.1:8000", help="service or stream URL")
+    watch.add_argument(
+        "--url",
+        default=DEFAULT_URL,
+        help=f"the service (or its stream) URL; default {DEFAULT_URL}",
+    )
     watch.add_argument("--key", help="API key (env BLIGHTMAP_KEY)")
     watch.add_argument(
         "--layers", nargs="+", choices=["towers", "tiers", "heat", "zones", "fronts"]
     )
     watch.add_argument("--convention", default="geopose", choices=["geopose", "arcore", "arkit"])
     watch.add_argument("--once", action="store_true", help="print the snapshot and exit")
+    watch.add_argument(
+        "--json", action="store_true", help="one JSON object per change (JSON Lines)"
+    )
+    watch.add_argument(
+        "--connect-timeout", type=float, default=5.0, help="seconds to wait for the server"
+    )
     watch.set_defaults(func=cmd_watch)
     cli_forecast.add_parser(sub)
     return parser

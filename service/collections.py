@@ -16,7 +16,7 @@ import shapely.geometry
 from shapely.geometry import box
 
 from geo.layer import Tower
-from geo.observations import Observation
+from geo.observations import Observation, format_utc
 from geo.treatments import EfficacyModel, Treatment, area_protection
 from geo.zones import RemedyZone
 from service.fields import FieldSnapshot
@@ -51,6 +51,8 @@ class CollectionProvider(ABC):
     description: str
     extra_params: tuple[str, ...] = ()
     temporal: bool = False
+    #: The one GeoJSON geometry type of every feature (``geometryType`` in the metadata).
+    geometry_type: str
     #: Whether items need the current field snapshot (awaited by the router first).
     needs_field: bool = False
 
@@ -109,12 +111,10 @@ def _spatial(bbox: tuple[float, float, float, float] | None) -> dict[str, Any]:
     return {"bbox": [list(bbox) if bbox else full], "crs": CRS84}
 
 
-# Temporal extent of the temporal collections: open at both ends (a fixed value, so
-# /collections and /collections/{id} always agree).
-_OPEN_TEMPORAL = {
-    "interval": [[None, None]],
-    "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
-}
+def _temporal(first: datetime | None, last: datetime | None) -> dict[str, Any]:
+    """The OGC temporal extent [first, last] (RFC 3339 UTC; open ends when empty)."""
+    bounds = [None if t is None else format_utc(t) for t in (first, last)]
+    return {"interval": [bounds], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
 
 
 class TowersProvider(CollectionProvider):
@@ -127,6 +127,7 @@ class TowersProvider(CollectionProvider):
         "interpolated blight intensity and standard error of every tier."
     )
     needs_field = True
+    geometry_type = "Polygon"  # a tower posted as a Point gets a circular footprint
 
     def items(
         self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
@@ -153,6 +154,7 @@ class ObservationsProvider(CollectionProvider):
     description = "Blight intensity reports from sensors, drones, people and the monitoring model."
     extra_params = ("tower_id",)
     temporal = True
+    geometry_type = "Point"
 
     def items(
         self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
@@ -175,9 +177,10 @@ class ObservationsProvider(CollectionProvider):
 
     def extent(self, state: AppState) -> dict[str, Any]:
         district = state.towers.current().district
+        span = state.store.observation_time_range()
         return {
             "spatial": _spatial(None if district.is_empty else district.bbox_wgs84),
-            "temporal": _OPEN_TEMPORAL,
+            "temporal": _temporal(*(span or (None, None))),
         }
 
 
@@ -191,6 +194,7 @@ class ZonesProvider(CollectionProvider):
         "the current blight field by severity band, with towers, tiers and doses."
     )
     needs_field = True
+    geometry_type = "Polygon"
 
     def items(
         self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
@@ -254,6 +258,7 @@ class TreatmentsProvider(CollectionProvider):
         "protection now: efficacy saturating with dose, decaying with a half-life."
     )
     temporal = True
+    geometry_type = "MultiPolygon"  # a treatment posted as a Polygon is kept as one part
 
     def items(
         self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None
@@ -268,9 +273,10 @@ class TreatmentsProvider(CollectionProvider):
 
     def extent(self, state: AppState) -> dict[str, Any]:
         district = state.towers.current().district
+        times = [t.applied_at for t in state.store.list_treatments()]
         return {
             "spatial": _spatial(None if district.is_empty else district.bbox_wgs84),
-            "temporal": _OPEN_TEMPORAL,
+            "temporal": _temporal(min(times, default=None), max(times, default=None)),
         }
 
 
@@ -295,6 +301,7 @@ class ForecastFrontsProvider(CollectionProvider):
         "50 % or 90 %, per forecast day; filter with day=<n> and level=<0.5|0.9>."
     )
     extra_params = ("day", "level")
+    geometry_type = "MultiPolygon"
 
     def items(
         self, state: AppState, query: ItemsQuery, field: FieldSnapshot | None

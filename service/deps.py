@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,8 +15,9 @@ from service.auth import ROLE_PERMISSIONS, Permission, Role, resolve_record
 from service.errors import Forbidden, Unauthorized
 from service.guard.rate import limit_rate
 from service.state import AppState
+from service.store import KeyRecord
 
-__all__ = ["Caller", "StateDep", "authorize", "require"]
+__all__ = ["Caller", "StateDep", "require"]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -30,29 +32,23 @@ StateDep = Annotated[AppState, Depends(get_state)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who makes a request: a key's id and role, or nobody (an open read)."""
+@functools.cache
+def require(permission: Permission) -> Callable[..., object]:
+    """A dependency that lets the request through only with a key granting ``permission``.
 
-    key_id: str | None
-    role: Role | None
-
-    @property
-    def is_admin(self) -> bool:
-        """Whether the key is an admin's (who sees every key's jobs)."""
-        return self.role is Role.ADMIN
-
-
-def authorize(permission: Permission) -> Callable[..., Awaitable[Caller]]:
-    """A dependency giving the :class:`Caller` whose key grants ``permission``.
-
-    Reads (``Permission.READ``) pass without a key when ``open_reads`` is set. Any other
-    permission is a write: it counts against the key's ``rate_limit_writes`` (429).
+    Reads (``Permission.READ``) pass without a key when ``open_reads`` is set. The
+    dependency's value is the caller's :class:`KeyRecord` (``None`` for an open read);
+    one function per permission, so that a router's ``dependencies`` and an endpoint
+    parameter ``Annotated[KeyRecord | None, Depends(require(p))]`` resolve the key once.
+    Any permission but ``read`` is a write: it counts against the key's
+    ``rate_limit_writes`` (429 with ``Retry-After``).
     """
 
-    async def check(request: Request, state: StateDep, credentials: Credentials) -> Caller:
+    async def check(
+        request: Request, state: StateDep, credentials: Credentials
+    ) -> KeyRecord | None:
         if permission is Permission.READ and state.settings.open_reads and credentials is None:
-            return Caller(None, None)
+            return None
         if credentials is None:
             raise Unauthorized("this request needs an API key: Authorization: Bearer <key>")
         record = await run_in_threadpool(resolve_record, state.store, credentials.credentials)
@@ -63,12 +59,24 @@ def authorize(permission: Permission) -> Callable[..., Awaitable[Caller]]:
             raise Forbidden(f"the role '{role.value}' may not do this ({permission.value})")
         if permission is not Permission.READ:
             limit_rate(request.app.state, "write", record.key_id)
-        return Caller(record.key_id, role)
+        return record
 
     return check
 
 
-def require(permission: Permission) -> Callable[..., object]:
-    """A dependency that lets the request through only with a key granting ``permission``
-    (route ``dependencies=[...]``; :func:`authorize` where the route needs the caller)."""
-    return authorize(permission)
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who makes a request: a key's id and role, or nobody (an open read)."""
+
+    key_id: str | None
+    role: Role | None
+
+    @classmethod
+    def of(cls, record: KeyRecord | None) -> Caller:
+        """The caller of a request whose key resolved to ``record`` (``None``: no key)."""
+        return cls(None, None) if record is None else cls(record.key_id, Role(record.role))
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the key is an admin's (who sees every key's jobs)."""
+        return self.role is Role.ADMIN

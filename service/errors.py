@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from geo import errors as geo_errors
 from geo.tiles.errors import NoSuchTile
+from service.request_id import current_request_id
 from service.responses import json_response
 from service.store import AlreadyExists, NotFound, StoreError
 
@@ -32,6 +33,7 @@ __all__ = [
     "NotModified",
     "add_exception_handlers",
     "field_errors_from_pydantic",
+    "internal_error_response",
     "problem_response",
 ]
 
@@ -93,6 +95,12 @@ class Forbidden(ApiError):
     """A known key whose role lacks the needed permission."""
 
     status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class Conflict(ApiError):
+    """The request contradicts what is stored (an id taken with other content)."""
+
+    status, title, slug = 409, "Conflict", "conflict"
 
 
 class ResourceNotFound(ApiError):
@@ -161,7 +169,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
     instance: str | None = None,
 ) -> Response:
-    """Render an RFC 9457 problem document."""
+    """Render an RFC 9457 problem document (with the request's ``request_id``)."""
     body: dict[str, Any] = {
         "type": _TYPE_BASE + slug,
         "title": title,
@@ -170,6 +178,9 @@ def problem_response(
     }
     if instance:
         body["instance"] = instance
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
     errs = [e.to_dict() for e in errors]
     if errs:
         body["errors"] = errs
@@ -251,16 +262,17 @@ def _not_modified(request: Request, exc: Exception) -> Response:
     return Response(status_code=304, headers={"ETag": exc.etag})
 
 
-def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+def internal_error_response(path: str) -> Response:
+    """The 500 problem document of an unexpected error (logged by the caller, once:
+    :class:`service.observability.middleware.ObservabilityMiddleware`)."""
     return problem_response(
         500,
         "Internal error",
         "internal",
-        "an unexpected error occurred; it has been logged",
+        "an unexpected error occurred; it has been logged with the request id",
         (),
         None,
-        request.url.path,
+        path,
     )
 
 
@@ -273,4 +285,5 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    # Unexpected exceptions are logged once and answered by the outermost middleware
+    # (service.observability); a handler here would make Starlette re-raise and log again.

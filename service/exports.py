@@ -33,6 +33,7 @@ from geo.export.spec import MAX_TILES
 from service.deps import Caller
 from service.fields import FieldSnapshot
 from service.job_table import ACTIVE, JobTable
+from service.print_worker import write_pdf_isolated
 from service.state import TowerLayer
 
 __all__ = ["ExportJob", "ExportManager", "JobStatus", "export_data"]
@@ -169,7 +170,9 @@ class ExportManager:
 
         try:
             progress(0)
-            files = run_export(spec, data, job.directory, progress, self._max_tiles)
+            files = run_export(
+                spec, data, job.directory, progress, self._max_tiles, write_pdf_isolated
+            )
         except _Cancelled:
             shutil.rmtree(job.directory, ignore_errors=True)
             return []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -164,10 +165,15 @@ class FieldEngine:
         self._lock: asyncio.Lock | None = None
         self._pending: asyncio.Task[None] | None = None
         self._listeners: list[Listener] = []
+        self._timers: list[Callable[[float], None]] = []
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(snapshot, tower_layer)`` on the event loop after each new snapshot."""
         self._listeners.append(listener)
+
+    def on_computed(self, timer: Callable[[float], None]) -> None:
+        """Call ``timer(seconds)`` with the duration of each successful computation."""
+        self._timers.append(timer)
 
     @property
     def latest(self) -> FieldSnapshot | None:
@@ -194,6 +200,7 @@ class FieldEngine:
             if cached is not None:
                 return cached
             layer = self._towers.current()
+            started = time.perf_counter()
             try:
                 snapshot = await to_thread.run_sync(
                     compute_field, self._store, layer, self._settings
@@ -201,6 +208,8 @@ class FieldEngine:
             except GeoError as exc:
                 self._failure = (version, exc)
                 raise
+            for timer in self._timers:
+                timer(time.perf_counter() - started)
             self._snapshot, self._failure = snapshot, None
             for listener in self._listeners:
                 try:

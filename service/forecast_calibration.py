@@ -50,7 +50,9 @@ from typing import Any
 import numpy as np
 
 from geo.errors import InvalidParameter
+from geo.forecast.blend import HorizonPairs, choose_blend
 from geo.forecast.calibrate import (
+    BLIGHTED_INTENSITY,
     DEFAULT_PRIORS,
     GROWTH_RATE_PRIOR,
     Prior,
@@ -59,9 +61,13 @@ from geo.forecast.calibrate import (
     estimate_growth_rate,
     update_posterior,
 )
-from geo.forecast.hindcast import hindcast
 from geo.forecast.model import Hosts, SpreadParams
 from geo.forecast.observed import ObservedSeries, daily_tier_states, noise_floor
+from geo.forecast.ppc import posterior_predictive_check
+from geo.forecast.rolling import issue_days, rolling_hindcast
+from geo.forecast.runs import ParamDraw
+from geo.forecast.skill import reliability, skill_report
+from geo.forecast.uncertainty import posterior_draw, process_sd
 from geo.observations import Observation
 from service.forecast_records import FORMAT, CalibrationCache, CalibrationRecord
 
@@ -73,6 +79,7 @@ __all__ = [
     "calibration_for",
     "observation_model",
     "observed_history",
+    "param_draw",
     "skill_for",
     "skill_key",
 ]
@@ -100,7 +107,12 @@ class CalibrationBudget:
     skill_horizons : tuple of int
         Hindcast lead times, days (those the history cannot verify are skipped).
     skill_runs, skill_simulations, skill_calibrate_days : int
-        Hindcast ensemble size, ABC runs per horizon and calibration window.
+        Hindcast ensemble size, ABC runs per issue day and calibration window.
+    skill_issues_per_horizon : int
+        Issue days of the rolling hindcast per horizon
+        (:func:`geo.forecast.rolling.issue_days`).
+    ppc_runs : int
+        Runs of the posterior predictive check.
     seed : int
         Root seed; the data version is mixed in.
     """
@@ -115,6 +127,8 @@ class CalibrationBudget:
     skill_runs: int = 100
     skill_simulations: int = 150
     skill_calibrate_days: int = 7
+    skill_issues_per_horizon: int = 2
+    ppc_runs: int = 40
     seed: int = 0
 
     def fingerprint(self) -> str:
@@ -170,10 +184,12 @@ def _growth(series: ObservedSeries) -> tuple[SpreadParams, tuple[Prior, ...], di
     if estimate is None:
         return SpreadParams(), (*DEFAULT_PRIORS, GROWTH_RATE_PRIOR), {"source": "abc"}
     base = dataclasses.replace(SpreadParams(), growth_rate_per_day=estimate.rate_per_day)
+    sd = process_sd(series, series.days - 1, estimate.rate_per_day, series.noise_sd)
     report = {
         "source": "measured",
         "rate_per_day": estimate.rate_per_day,
         "se_per_day": estimate.se_per_day,
+        "sd_per_day": sd or 0.0,
         "n_pairs": estimate.n_pairs,
     }
     return base, tuple(DEFAULT_PRIORS), report
@@ -363,8 +379,48 @@ def calibration_for(
             record = _update(previous, hosts, series, since, data_version, budget, progress)
     if record is None:
         record = _fit(hosts, series, data_version, budget, progress)
+    if record.status != "unchanged":
+        record = _with_ppc(record, hosts, series, budget)
     cache.put(record)
     return record
+
+
+def param_draw(record: CalibrationRecord) -> ParamDraw:
+    """How each forecast run draws its parameters from ``record``: a particle, and a
+    measured growth rate drawn with its standard error and process noise
+    (:func:`geo.forecast.uncertainty.posterior_draw`)."""
+    growth = record.growth or {}
+    if growth.get("source") != "measured" or "growth_rate_per_day" in record.posterior.names:
+        return posterior_draw(record.posterior)
+    return posterior_draw(
+        record.posterior,
+        float(record.posterior.base.growth_rate_per_day),
+        float(growth.get("se_per_day", 0.0)),
+        float(growth.get("sd_per_day", 0.0)),
+    )
+
+
+def _with_ppc(
+    record: CalibrationRecord, hosts: Hosts, series: ObservedSeries, budget: CalibrationBudget
+) -> CalibrationRecord:
+    """``record`` with its posterior predictive check on the last assimilated days."""
+    last = series.days - 1
+    start = max(0, last - budget.skill_calibrate_days)
+    if last <= start or not series.observed_mask[start + 1 :].any():
+        return record
+    check = posterior_predictive_check(
+        hosts,
+        series,
+        param_draw(record),
+        start,
+        last,
+        budget.ppc_runs,
+        _seed(budget, record.data_version, 5),
+        BLIGHTED_INTENSITY,
+    )
+    check["threshold"] = BLIGHTED_INTENSITY
+    check["dates"] = [(series.start + d * _DAY).date().isoformat() for d in check.pop("days")]
+    return dataclasses.replace(record, ppc=check)
 
 
 def skill_key(threshold: float) -> str:
@@ -406,6 +462,40 @@ def skill_for(
     return skill
 
 
+def _served(pairs: HorizonPairs, budget_step: float = 0.25) -> dict[str, Any]:
+    """One horizon of the skill: what is served, its scores and each candidate's."""
+    blend = choose_blend(pairs, budget_step)
+    served = np.clip(pairs.mix(blend.weights), 0.0, 1.0)
+    min_count = 20
+    report = skill_report(
+        pairs.horizon_days, served, pairs.outcome, pairs.persistence, min_count=min_count
+    )
+    rel = reliability(served, pairs.outcome, min_count=min_count)
+    candidates = {
+        name: skill_report(
+            pairs.horizon_days, p, pairs.outcome, pairs.persistence, min_count=min_count
+        ).to_dict()
+        for name, p in (("spread", pairs.spread), ("growth", pairs.growth))
+    }
+    return {
+        "horizon_days": pairs.horizon_days,
+        "issues": pairs.issues,
+        **blend.to_dict(),
+        "skill": report.to_dict(),
+        "candidates": candidates,
+        "reliability": {
+            "edges": [float(e) for e in rel.edges],
+            "mean_forecast": [None if not np.isfinite(v) else float(v) for v in rel.mean_forecast],
+            "observed_frequency": [
+                None if not np.isfinite(v) else float(v) for v in rel.observed_frequency
+            ],
+            "count": [int(c) for c in rel.count],
+            "min_count": min_count,
+            "max_gap": None if rel.max_gap is None else float(rel.max_gap),
+        },
+    }
+
+
 def _hindcast(
     record: CalibrationRecord,
     hosts: Hosts,
@@ -417,39 +507,47 @@ def _hindcast(
     progress: Progress | None,
 ) -> dict[str, Any]:
     last = series.days - 1
+    model_series = series.with_detection_floor(record.detection_floor, record.noise_sd)
+    days = issue_days(last, horizons, budget.skill_issues_per_horizon)
     window = (max(0, last - budget.skill_calibrate_days), last)
     pilots = _prior_pilots(_seed(budget, version, 4))
-    _, per_run = _affordable(hosts, series, window, pilots, 1, budget.max_seconds)
+    _, per_run = _affordable(hosts, model_series, window, pilots, 1, budget.max_seconds)
     per_day = per_run / max(window[1] - window[0], 1)
     sims, runs = budget.skill_simulations, budget.skill_runs
-    cost = per_day * len(horizons) * (sims * budget.skill_calibrate_days + runs * max(horizons))
+    spans = sum(last - t for t in days)
+    cost = per_day * (len(days) * sims * budget.skill_calibrate_days + 2 * runs * spans)
     scale = min(1.0, budget.max_seconds / max(cost, 1e-9))
     sims = min(sims, max(20, int(sims * scale)))
     runs = min(runs, max(20, int(runs * scale)))
-    report = hindcast(
+    pairs = rolling_hindcast(
         hosts,
-        series,
+        model_series,
         horizons,
         runs,
         _seed(budget, version, 3),
-        budget.skill_calibrate_days,
         threshold,
+        calibrate_days=budget.skill_calibrate_days,
+        issues_per_horizon=budget.skill_issues_per_horizon,
         n_simulations=sims,
         accept_fraction=budget.fit_accept_fraction * 2,
         progress=progress,
-        detection_floor=record.detection_floor,
-        noise_sd=record.noise_sd,
     )
-    out = report.to_dict()
-    for h in out["horizons"]:
-        h.pop("posterior", None)
-        h["issued_date"] = (series.start + h["issued_day"] * _DAY).date().isoformat()
-    out.update(
-        method="hindcast",
-        status="computed",
-        verified_date=(series.start + last * _DAY).date().isoformat(),
-        reference="persistence (the observed state on the issue day, thresholded)",
-        calibration_simulations=sims,
-        limited_by_time=scale < 1.0,
-    )
+    out: dict[str, Any] = {
+        "method": "hindcast",
+        "status": "computed",
+        "design": "rolling: calibrated on the days up to each issue day only",
+        "verified_date": (series.start + last * _DAY).date().isoformat(),
+        "issued_dates": [(series.start + t * _DAY).date().isoformat() for t in days],
+        "reference": "persistence (the last report up to the issue day, thresholded)",
+        "candidates": {
+            "spread": "the calibrated spread model",
+            "growth": "the same runs without dispersal (growth only)",
+            "persistence": "the last report up to the issue day, thresholded",
+        },
+        "runs": runs,
+        "calibration_simulations": sims,
+        "limited_by_time": scale < 1.0,
+        "horizons": [_served(pairs[h]) for h in horizons if h in pairs],
+        "unverified_horizons": [h for h in horizons if h not in pairs],
+    }
     return out

@@ -29,10 +29,13 @@ import numpy.typing as npt
 from shapely.geometry import Point, mapping
 
 from geo.crs import LocalFrame
-from geo.forecast.ensemble import ensemble
+from geo.forecast.blend import CANDIDATES, SPREAD_ONLY, serve_mixture, weights_by_day
+from geo.forecast.ensemble import draw_initial
 from geo.forecast.fronts import forecast_fronts, probability_grid
-from geo.forecast.model import Hosts, SpreadParams
+from geo.forecast.model import Hosts, SpreadParams, SpreadState
 from geo.forecast.observed import ObservedSeries
+from geo.forecast.rolling import without_spread
+from geo.forecast.runs import ParamDraw, RunsSummary, posterior_runs, tower_hits
 from geo.forecast.scenario import PlannedTreatment, protection_schedule
 from geo.grid import Grid, GridSpec
 from geo.layer import Tower
@@ -40,6 +43,7 @@ from geo.treatments import Treatment
 from service.forecast_calibration import (
     CalibrationBudget,
     calibration_for,
+    param_draw,
     skill_for,
     skill_key,
 )
@@ -53,6 +57,7 @@ __all__ = [
     "compute_comparison",
     "compute_forecast",
     "posterior_ensemble",
+    "served_weights",
 ]
 
 FRONT_LEVELS = (0.5, 0.9)
@@ -147,19 +152,8 @@ class ForecastOutput:
         return [Grid(spec, day.astype(np.float64), zeros) for day in self.probability]
 
 
-@dataclass(frozen=True, eq=False)
-class EnsembleSummary:
-    """What a forecast needs from an ensemble whose runs drew their parameters.
-
-    Attributes
-    ----------
-    probability : numpy.ndarray, shape (days + 1, n)
-        Fraction of runs with the host above the threshold.
-    towers_blighted : numpy.ndarray of int, shape (runs, days + 1)
-    """
-
-    probability: FloatArray
-    towers_blighted: npt.NDArray[np.int64]
+EnsembleSummary = RunsSummary
+"""What a forecast needs from an ensemble (see :class:`geo.forecast.runs.RunsSummary`)."""
 
 
 def posterior_ensemble(
@@ -173,32 +167,30 @@ def posterior_ensemble(
     threshold: float,
     protection_by_day: FloatArray,
     progress: Progress | None = None,
+    observation_sd: float = 0.0,
 ) -> EnsembleSummary:
-    """``runs`` model runs, each with parameters from ``draw`` (see the module docstring).
+    """``runs`` model runs, each with parameters from ``draw``, its start drawn from the
+    field's value and error at each host, and its days seen with ``observation_sd``
+    (:func:`geo.forecast.runs.posterior_runs`).
 
     ``progress`` gets the completed fraction after each run and may raise to stop.
     """
-    above = np.zeros((days + 1, hosts.n))
-    blighted = np.zeros((runs, days + 1), dtype=np.int64)
-    for r, child in enumerate(np.random.SeedSequence(seed).spawn(runs)):
-        param_seq, run_seq = child.spawn(2)
-        params = draw(np.random.default_rng(param_seq))
-        one = ensemble(
-            hosts,
-            mean,
-            se,
-            params,
-            days,
-            1,
-            int(run_seq.generate_state(1)[0]),
-            threshold,
-            protection_by_day=protection_by_day,
-        )
-        above += one.probability
-        blighted[r] = one.towers_blighted[0]
-        if progress is not None:
-            progress((r + 1) / runs)
-    return EnsembleSummary(above / runs, blighted)
+
+    def start(rng: np.random.Generator) -> SpreadState:
+        return SpreadState.initial(draw_initial(mean, se, rng))
+
+    return posterior_runs(
+        hosts,
+        start,
+        draw,
+        days,
+        runs,
+        seed,
+        threshold,
+        observation_sd=observation_sd,
+        protection_by_day=protection_by_day,
+        progress=progress,
+    )
 
 
 def _finite(value: Any) -> Any:
@@ -262,9 +254,10 @@ class _Prepared:
     mean: FloatArray
     se: FloatArray
     spec: GridSpec
-    draw: Callable[[np.random.Generator], SpreadParams]
+    draw: ParamDraw
     calibration: dict[str, Any]
     skill: dict[str, Any]
+    noise_sd: float = 0.0
 
 
 def _defaults(reason: str) -> dict[str, Any]:
@@ -320,23 +313,48 @@ def _prepare(inputs: ForecastInputs, phases: _Phases) -> _Prepared:
     frame = LocalFrame.from_crs(inputs.crs)
     hosts = Hosts.from_towers(inputs.towers, frame)
     record, calibration, skill = _calibrate(inputs, hosts, phases)
-    if record is None:
-        fixed = SpreadParams()
-
-        def draw(rng: np.random.Generator) -> SpreadParams:
-            return fixed
-    else:
-        draw = record.posterior.sample_params
+    fixed = SpreadParams()
+    draw: ParamDraw = (lambda rng: fixed) if record is None else param_draw(record)
     floor = record.detection_floor if record is not None else 0.0
+    noise = record.noise_sd if record is not None else 0.0
     mean, se = _start_arrays(hosts, inputs.tier_values, floor)
     west, north, res, width, height = inputs.grid
     spec = GridSpec(frame.crs, west, north, res, width, height)
-    return _Prepared(frame, hosts, mean, se, spec, draw, calibration, skill)
+    return _Prepared(frame, hosts, mean, se, spec, draw, calibration, skill, noise)
+
+
+def _weights(named: dict[str, Any]) -> tuple[float, float, float]:
+    """(spread, growth, persistence) from a ``weights`` dict of the skill."""
+    return (float(named["spread"]), float(named["growth"]), float(named["persistence"]))
+
+
+def served_weights(skill: dict[str, Any], days: int) -> list[dict[str, Any]]:
+    """What is served on each day ``1 .. days`` (:func:`geo.forecast.blend.weights_by_day`
+    of the hindcast's choice per horizon), whether a hindcast verified it, and why."""
+    horizons = {int(h["horizon_days"]): h for h in skill.get("horizons", [])}
+    chosen = weights_by_day({h: _weights(v["weights"]) for h, v in horizons.items()}, days)
+    out = []
+    for day, (weights, verified) in enumerate(chosen, start=1):
+        near = min(horizons, key=lambda h: (abs(h - day), h), default=None)
+        pure = [k for k, w in zip(CANDIDATES, weights, strict=True) if w == 1.0]
+        out.append(
+            {
+                "day": day,
+                "serves": pure[0] if pure else "blend",
+                "weights": dict(zip(CANDIDATES, weights, strict=True)),
+                "verified": verified,
+                "reason": SPREAD_ONLY.reason if near is None else horizons[near]["reason"],
+                "nearest_horizon_days": near,
+            }
+        )
+    return out
 
 
 def _run(
     inputs: ForecastInputs, prep: _Prepared, planned: Planned, progress: Progress | None
 ) -> EnsembleSummary:
+    """The served ensemble of ``planned``: the spread runs, mixed with the growth-only
+    runs and persistence by :func:`served_weights`."""
     days = inputs.horizon_days
     schedule = protection_schedule(
         prep.hosts,
@@ -347,29 +365,39 @@ def _run(
         inputs.start,
         days,
     )
-    return posterior_ensemble(
-        prep.hosts,
-        prep.mean,
-        prep.se,
-        prep.draw,
-        days,
-        inputs.runs,
-        inputs.seed,
-        inputs.threshold,
-        np.clip(schedule, 0.0, 1.0),
-        progress,
-    )
+    served = served_weights(prep.skill, days)
+    weights = [_weights(entry["weights"]) for entry in served]
+    need_growth = any(w[1] > 0.0 for w in weights)
+    share = 0.8 if need_growth else 1.0
+
+    def part(offset: float, width: float) -> Progress | None:
+        return None if progress is None else (lambda f: progress(offset + width * f))
+
+    protection = np.clip(schedule, 0.0, 1.0)
+
+    def ensemble_of(draw: ParamDraw, offset: float, width: float) -> EnsembleSummary:
+        return posterior_ensemble(
+            prep.hosts,
+            prep.mean,
+            prep.se,
+            draw,
+            days,
+            inputs.runs,
+            inputs.seed,
+            inputs.threshold,
+            protection,
+            part(offset, width),
+            observation_sd=prep.noise_sd,
+        )
+
+    spread = ensemble_of(prep.draw, 0.0, share)
+    growth = ensemble_of(without_spread(prep.draw), share, 1.0 - share) if need_growth else None
+    persisted = prep.mean > inputs.threshold
+    towers = tower_hits(prep.hosts, persisted[None, :])[0]
+    return serve_mixture(spread, growth, persisted, towers, [(w[0], w[1], w[2]) for w in weights])
 
 
-def _tower_probability(hosts: Hosts, prob: FloatArray) -> FloatArray:
-    """(days + 1, towers) largest tier probability per tower (0 for towers without tiers)."""
-    out = np.zeros((prob.shape[0], len(hosts.tower_ids)))
-    for t in np.unique(hosts.tower_index):
-        out[:, t] = prob[:, hosts.tower_index == t].max(axis=1)
-    return out
-
-
-def _towers(hosts: Hosts, prob: FloatArray) -> list[dict[str, Any]]:
+def _towers(hosts: Hosts, prob: FloatArray, tower_prob: FloatArray) -> list[dict[str, Any]]:
     levels = hosts.level if hosts.level is not None else np.zeros(hosts.n, np.int64)
     towers = []
     for t_idx, tower_id in enumerate(hosts.tower_ids):
@@ -380,7 +408,7 @@ def _towers(hosts: Hosts, prob: FloatArray) -> list[dict[str, Any]]:
             {"tier": int(levels[h]), "probability": [float(p) for p in prob[1:, h]]}
             for h in members
         ]
-        per_day = prob[1:, members].max(axis=1)
+        per_day = tower_prob[1:, t_idx]
         towers.append(
             {"tower_id": tower_id, "probability": [float(p) for p in per_day], "tiers": tiers}
         )
@@ -390,12 +418,18 @@ def _towers(hosts: Hosts, prob: FloatArray) -> list[dict[str, Any]]:
 def _curve(summary: EnsembleSummary, days: int) -> list[dict[str, Any]]:
     counts = summary.towers_blighted
     band = np.quantile(counts, [0.05, 0.95], axis=0)
+    levels = np.round(np.arange(1, 20) * 0.05, 2)
+    ladder = np.quantile(counts, levels, axis=0)
     return [
         {
             "day": day,
             "mean": float(counts[:, day].mean()),
             "p05": float(band[0, day]),
             "p95": float(band[1, day]),
+            "quantiles": {
+                "levels": [float(q) for q in levels],
+                "values": [float(v) for v in ladder[:, day]],
+            },
         }
         for day in range(1, days + 1)
     ]
@@ -410,8 +444,10 @@ def compute_forecast(inputs: ForecastInputs, progress: Progress | None = None) -
     ``inputs`` (blocking); describe it as JSON with its daily probability grids.
 
     ``progress(fraction)`` is called as the work advances and may raise to stop.
-    Per-tower probabilities are the largest of the tower's tier probabilities (a lower
-    bound of "any tier blighted"); day 0 (the start) is left out of every series.
+    A tower's probability is the fraction of the served runs in which any of its tiers
+    is blighted; ``served`` says, per day, which forecast is served (spread model,
+    growth only, persistence or a blend, chosen by the rolling hindcast) and whether
+    a hindcast verified it. Day 0 (the start) is left out of every series.
 
     Raises
     ------
@@ -430,12 +466,13 @@ def compute_forecast(inputs: ForecastInputs, progress: Progress | None = None) -
         {
             "threshold": inputs.threshold,
             "start": _iso(inputs.start),
-            "towers": _towers(prep.hosts, prob),
+            "towers": _towers(prep.hosts, prob, summary.tower_probability),
             "expected_blighted_towers": _curve(summary, days),
             "fronts": {
                 "type": "FeatureCollection",
                 "features": [f.to_feature() for f in fronts],
             },
+            "served": served_weights(prep.skill, days),
             "calibration": prep.calibration,
             "skill": prep.skill,
         }
@@ -450,7 +487,7 @@ def _saved_features(
 ) -> list[dict[str, Any]]:
     """Towers whose probability on the last day drops by more than ``min_drop``, as
     GeoJSON point features at their centroids (lon/lat), largest drop first."""
-    tb, ta = _tower_probability(prep.hosts, base), _tower_probability(prep.hosts, alt)
+    tb, ta = base, alt
     drop = tb - ta
     features: list[dict[str, Any]] = []
     for t, tower_id in enumerate(prep.hosts.tower_ids):
@@ -521,7 +558,7 @@ def compute_comparison(inputs: ForecastInputs, progress: Progress | None = None)
     days = inputs.horizon_days
     base = _run(inputs, prep, inputs.planned, phases.of("baseline"))
     alt = _run(inputs, prep, inputs.alternative or (), phases.of("alternative"))
-    saved = _saved_features(prep, base.probability, alt.probability, inputs.min_drop)
+    saved = _saved_features(prep, base.tower_probability, alt.tower_probability, inputs.min_drop)
     result = _finite(
         {
             "threshold": inputs.threshold,

@@ -35,10 +35,11 @@ _cache: dict[Path, tuple[float, list[Feature]]] = {}
 
 
 def _rfc7946(geometry: dict[str, Any]) -> dict[str, Any]:
-    """The geometry with exterior rings counter-clockwise and holes clockwise."""
+    """The geometry with exterior rings counter-clockwise and holes clockwise; a
+    Polygon becomes a one-part MultiPolygon (the collection holds one type)."""
     geom = shape(geometry)
     if isinstance(geom, Polygon):
-        return dict(mapping(orient(geom, 1.0)))
+        geom = MultiPolygon([geom])
     if isinstance(geom, MultiPolygon):
         return dict(mapping(MultiPolygon([orient(p, 1.0) for p in geom.geoms])))
     return geometry

@@ -27,7 +27,7 @@ from geo.forecast.model import SpreadParams
 
 __all__ = ["FORMAT", "CalibrationCache", "CalibrationRecord", "cache_for"]
 
-FORMAT = 2
+FORMAT = 3
 """Version of the on-disk record format."""
 _KEEP_FILES = 8
 
@@ -62,6 +62,9 @@ class CalibrationRecord:
         "se_per_day", "n_pairs"}`` or ``{"source": "abc"}``.
     skill : dict of str to dict
         Hindcast skill per threshold (``repr`` of the float).
+    ppc : dict or None
+        Posterior predictive check on the days seen
+        (:func:`geo.forecast.ppc.posterior_predictive_check`).
     """
 
     data_version: int
@@ -79,6 +82,7 @@ class CalibrationRecord:
     noise_sd: float = 0.0
     growth: dict[str, Any] | None = None
     skill: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    ppc: dict[str, Any] | None = None
 
     def report(self) -> dict[str, Any]:
         """The ``calibration`` of a forecast result: method, posterior mean and 90 %
@@ -120,6 +124,7 @@ class CalibrationRecord:
                 "noise_sd": self.noise_sd,
             },
             "growth_rate_per_day": {"value": growth, **(self.growth or {})},
+            "posterior_predictive_check": self.ppc,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -144,6 +149,7 @@ class CalibrationRecord:
             "priors": [dataclasses.asdict(p) for p in post.priors],
             "base": dataclasses.asdict(post.base),
             "skill": self.skill,
+            "ppc": self.ppc,
         }
 
     @classmethod
@@ -179,6 +185,7 @@ class CalibrationRecord:
             noise_sd=float(data["noise_sd"]),
             growth=data["growth"],
             skill=dict(data.get("skill", {})),
+            ppc=data.get("ppc"),
         )
 
 

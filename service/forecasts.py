@@ -36,6 +36,7 @@ from typing import Any, Literal
 from anyio import to_thread
 
 from geo.grid import Grid
+from service.child_process import die_with_parent
 from service.deps import Caller
 from service.forecast_compute import (
     FRONT_LEVELS,
@@ -181,9 +182,11 @@ class ForecastManager:
         if self._pool is None or self._sync is None:
             context = multiprocessing.get_context("spawn")
             sync = SyncManager(ctx=context)
-            sync.start()
+            sync.start(initializer=die_with_parent)  # no orphans after a kill -9
             self._sync = sync
-            self._pool = ProcessPoolExecutor(self._max_workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self._max_workers, mp_context=context, initializer=die_with_parent
+            )
         return self._pool, self._sync
 
     def get(self, job_id: str) -> ForecastJob | None:

@@ -2,7 +2,8 @@
 
 Query parameters are parsed strictly: an unknown parameter or an invalid value is a
 400 naming the parameter, as OGC API - Features Part 1 (``/req/core/query-param-*``)
-asks. Links are absolute, built from the request's base URL.
+asks. Links are absolute, built from the configured public URL
+(``Settings.base_url``), never from the request's ``Host`` header.
 """
 
 from __future__ import annotations
@@ -124,8 +125,11 @@ def parse_datetime(raw: str | None) -> tuple[datetime | None, datetime | None]:
 
 
 def absolute(request: Request, path: str, params: dict[str, Any] | None = None) -> str:
-    """Absolute URL of ``path`` on this service, with optional query parameters."""
-    base = str(request.base_url).rstrip("/")
+    """Absolute URL of ``path`` on this service, with optional query parameters.
+
+    The base is the configured public URL (``Settings.base_url``): a client's ``Host``
+    header is never reflected into links."""
+    base = request.app.state.blightmap.settings.base_url
     query = f"?{urlencode(params)}" if params else ""
     return f"{base}{path}{query}"
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.guard.rate import check_rate
@@ -41,9 +42,24 @@ class Settings(BaseSettings):
     tower_max_distance_m: float = Field(
         50_000.0, gt=0, description="New towers farther than this from the district are refused."
     )
+    district_max_span_m: float = Field(
+        5_000.0,
+        gt=0,
+        description="New towers that would make the district wider or taller than this "
+        "are refused (the field's grid grows with the district's extent).",
+    )
+    earliest_time_utc: AwareDatetime = Field(
+        datetime(2000, 1, 1, tzinfo=UTC),
+        description="observed_at / applied_at before this instant are refused (422).",
+    )
+    future_tolerance_s: float = Field(
+        300.0, ge=0, le=86_400, description="Clock skew allowed for times in the future."
+    )
 
-    field_method: Literal["auto", "idw", "kriging"] = Field(
-        "auto", description="Interpolation method; auto picks the lower LOO RMSE."
+    field_method: Literal["auto", "idw", "kriging", "kriging-local"] = Field(
+        "auto",
+        description="Interpolation method; auto serves seam-free kriging unless IDW's LOO "
+        "RMSE is more than 10 % lower.",
     )
     field_resolution_m: float = Field(5.0, gt=0, le=1000, description="Grid cell size.")
     field_pad_m: float = Field(50.0, ge=0, description="Grid margin around the towers.")
@@ -60,11 +76,20 @@ class Settings(BaseSettings):
     )
     zone_margin_m: float = Field(5.0, ge=0, description="Safety buffer around zones.")
 
-    vendor_dir: Path = Field(
-        Path(__file__).resolve().parents[1] / "node_modules",
-        description="npm packages served to browsers (three.js for /ar-preview).",
+    vendor_dir: Path | None = Field(
+        None,
+        description=(
+            "A node_modules directory of the npm packages served to browsers (three.js,"
+            " MapLibre GL JS, Swagger UI, Redoc); by default those built into the"
+            " package, then the source tree's node_modules."
+        ),
     )
 
+    cors_origins: tuple[str, ...] = Field(
+        ("*",),
+        description="Origins that may fetch /assets and /schemas cross-origin ('*' = any; "
+        "empty = none). Both are public; the rest of the API has no CORS.",
+    )
     ws_allowed_origins: tuple[str, ...] = Field(
         (),
         description="Browser origins allowed on /ws/overlays besides the host ('*' = any).",
@@ -156,6 +181,32 @@ class Settings(BaseSettings):
         (1, 3, 7), description="Hindcast lead times (days) of the forecasts' skill scores."
     )
     forecast_skill_runs: int = Field(100, ge=10, description="Hindcast ensemble size.")
+
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$",
+        description="Base of every absolute link (OGC links, TileJSON, job URLs), e.g. "
+        "https://blight.example.org; default http://<host>:<port>. Never the Host header.",
+    )
+    forwarded_allow_ips: tuple[str, ...] = Field(
+        (),
+        description="Proxies (IPs or networks) whose X-Forwarded-For/-Proto are trusted; "
+        "none by default, '*' for any.",
+    )
+    ready_min_free_bytes: int = Field(
+        64 << 20, ge=0, description="/readyz fails when the data directory has less free space."
+    )
+    ready_field_timeout_s: float = Field(
+        10.0, gt=0, description="/readyz waits this long for the current field."
+    )
+
+    @property
+    def base_url(self) -> str:
+        """What absolute links start with (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @field_validator("rate_limit_writes", "rate_limit_jobs")
     @classmethod

@@ -112,8 +112,9 @@ def free_port() -> int:
 class LiveServer:
     """``blightmap serve`` in a child process on loopback."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, log: Path | None = None) -> None:
         self.data_dir = data_dir
+        self.log = log  # the JSON log lines (stdout) go there when given
         self.port = free_port()
         self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
@@ -136,7 +137,11 @@ class LiveServer:
             str(self.port),
             *self.extra,
         ]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if self.log is None:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        else:
+            with self.log.open("ab") as out:
+                self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

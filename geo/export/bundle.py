@@ -10,10 +10,18 @@ from geo.export.cog import write_cog
 from geo.export.gpkg import write_gpkg
 from geo.export.packages import package_metadata, write_mbtiles, write_pmtiles
 from geo.export.pdf import write_pdf
-from geo.export.spec import MAX_TILES, RASTER_LAYERS, ExportData, ExportSpec, check_spec
+from geo.export.spec import (
+    MAX_TILES,
+    RASTER_LAYERS,
+    BBox,
+    ExportData,
+    ExportSpec,
+    PrintOptions,
+    check_spec,
+)
 from geo.export.tilesets import render_tile_set, tile_sets, tiles_covering
 
-__all__ = ["MEDIA_TYPES", "ExportedFile", "run_export"]
+__all__ = ["MEDIA_TYPES", "ExportedFile", "PdfWriter", "run_export", "write_pdf_here"]
 
 MEDIA_TYPES = {
     "mbtiles": "application/vnd.mapbox-mbtiles",
@@ -25,6 +33,24 @@ MEDIA_TYPES = {
 """Media type of each export format."""
 
 Progress = Callable[[int], None]
+PdfWriter = Callable[
+    [ExportData, BBox, tuple[str, ...], PrintOptions, Path, Callable[[], None]], object
+]
+"""Writes the print sheet: ``(data, area, layers, options, path, check)``; ``check()``
+may be called while it works and raises to cancel."""
+
+
+def write_pdf_here(
+    data: ExportData,
+    area_wgs84: BBox,
+    layers: tuple[str, ...],
+    options: PrintOptions,
+    path: Path,
+    check: Callable[[], None],
+) -> object:
+    """The default :data:`PdfWriter`: :func:`~geo.export.pdf.write_pdf` in this process."""
+    return write_pdf(data, area_wgs84, layers, options, path)
+
 _COG_COST, _GPKG_COST, _PDF_COST_PER_PAGE = 20.0, 40.0, 200.0
 
 
@@ -114,12 +140,14 @@ def run_export(
     out_dir: Path,
     progress: Progress | None = None,
     max_tiles: int = MAX_TILES,
+    pdf_writer: PdfWriter = write_pdf_here,
 ) -> list[ExportedFile]:
     """Write every file ``spec`` asks for into ``out_dir`` (created); return them in order.
 
     ``progress(percent)`` is called as work advances (0 to 99; 100 is the caller's to
     say once the files are listed) and may raise to cancel; files already written stay
-    (the caller removes the directory).
+    (the caller removes the directory). ``pdf_writer`` draws the print sheet (a service
+    renders it in a child process, :mod:`service.print_worker`).
 
     Raises
     ------
@@ -145,7 +173,7 @@ def run_export(
         meter.add(_GPKG_COST)
     if "pdf" in spec.formats:
         path = out_dir / "map.pdf"
-        write_pdf(data, area, spec.layers, spec.print_options, path)
+        pdf_writer(data, area, spec.layers, spec.print_options, path, meter.check)
         files.append(ExportedFile("pdf", "map.pdf", path.stat().st_size, spec.layers))
         meter.add(_PDF_COST_PER_PAGE)
     return files

@@ -5,15 +5,16 @@ frame (UTM where possible) at a round scale (1:N), with grid north up, so the sc
 bar is true on paper up to the projection's scale factor (stated). Around the map:
 title, legend drawn from the layer's colormap (:mod:`geo.colormap`, the one the tiles
 and AR overlays use), scale bar, north arrow with true north, data time and version,
-CRS, interpolation method and attribution. The field is embedded as an image
-resampled (nearest neighbour) to the requested DPI; vectors stay vectors.
+CRS, interpolation method and attribution. The field is embedded as an image at the
+requested DPI, interpolated between cell centres (:mod:`geo.export.print_field`), so
+5 m cells do not print as stair steps; vectors stay vectors; zone ranks and tower
+names are labelled without collisions (:mod:`geo.export.print_labels`).
 """
 
 from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -28,13 +29,13 @@ from matplotlib.patches import Polygon as MplPolygon
 
 from geo.colormap import Colormap, colormap
 from geo.export.area import area_local
+from geo.export.print_field import LAYER_COLORMAP, field_strips
+from geo.export.print_labels import Label, PlacedLabel, place_labels, tower_labels, zone_labels
 from geo.export.sheet import NorthInfo, nice_scale_denominator, north_info, scale_bar_length_m
 from geo.export.spec import RASTER_LAYERS, BBox, ExportData, PrintOptions
+from geo.tiles.raster import Resampling
 
 __all__ = ["LAYER_COLORMAP", "PrintLayout", "write_pdf"]
-
-LAYER_COLORMAP = {"blight": "intensity", "uncertainty": "uncertainty"}
-"""Raster layer -> its colormap in :mod:`geo.colormap`."""
 
 _LEGEND_LABEL = {
     "blight": "Blight intensity (0 = healthy, 1 = lost)",
@@ -44,7 +45,8 @@ _MARGIN_MM = 10.0
 _TITLE_MM = 16.0
 _PANEL_MM = 34.0
 _GAP_MM = 4.0
-_STRIP_PX = 8_000_000
+_ZONE_COLOUR = "#b2182b"
+Box = tuple[float, float, float, float]
 _INFO_PT = 7.0  # nine lines fit the panel and 64 characters its narrowest column (A4)
 
 
@@ -65,6 +67,8 @@ class PrintLayout:
     north : NorthInfo
     pages : tuple of str
         The raster layer of each page (``"none"`` for a page of vectors only).
+    labels : tuple of PlacedLabel
+        The zone ranks and tower names on every page, where they are printed.
     """
 
     page_size_pt: tuple[float, float]
@@ -73,6 +77,7 @@ class PrintLayout:
     scale_denominator: int
     north: NorthInfo
     pages: tuple[str, ...]
+    labels: tuple[PlacedLabel, ...] = ()
 
 
 def _map_frame(
@@ -96,39 +101,63 @@ def _map_frame(
     return box_mm, (cx - half_w, cy - half_h, cx + half_w, cy + half_h), denominator
 
 
-def _field_strips(
-    data: ExportData, layer: str, cell_px: int
-) -> Iterator[tuple[np.ndarray, tuple[float, float, float, float]]]:
-    """The layer as opaque RGB strips (image, extent in metres), each cell ``cell_px``
-    pixels square, no-data white.
-
-    Upsampling by a whole factor keeps every cell's colour exactly the colormap's and its
-    edges on pixel boundaries. Strips of at most about 8 million pixels keep matplotlib's
-    per-image working copies small: an A2 sheet at 600 dpi holds about 75 million.
-    """
-    spec = data.grid.spec
-    cmap = colormap(LAYER_COLORMAP[layer])
-    values = data.grid.values if layer == "blight" else data.grid.std_error
-    rows_per_strip = max(1, _STRIP_PX // (spec.width * cell_px * cell_px))
-    minx, _, maxx, _ = spec.bounds_m
-    for row0 in range(0, spec.height, rows_per_strip):
-        rows = values[row0 : row0 + rows_per_strip]
-        rgba = cmap.rgba(rows)
-        rgb = np.where(rgba[..., 3:] == 0, np.uint8(255), rgba[..., :3])
-        top = spec.north_m - row0 * spec.resolution_m
-        bottom = top - rows.shape[0] * spec.resolution_m
-        image = np.repeat(np.repeat(rgb, cell_px, axis=0), cell_px, axis=1)
-        yield image, (minx, maxx, bottom, top)
-
-
-def _draw_field(ax: Axes, data: ExportData, layer: str, scale: int, dpi: int) -> Colormap:
-    """Draw the layer at about ``dpi`` pixels per inch of paper; the images are embedded
-    as they are (``interpolation="none"``), so the PDF holds that resolution."""
+def _draw_field(
+    ax: Axes, data: ExportData, layer: str, scale: int, dpi: int, resampling: Resampling
+) -> Colormap:
+    """Draw the layer at about ``dpi`` pixels per inch of paper (:mod:`print_field`); the
+    images are embedded as they are (``interpolation="none"``), so the PDF holds that
+    resolution."""
     cell_in = data.grid.spec.resolution_m * 1000.0 / scale / 25.4
     cell_px = max(1, round(cell_in * dpi))
-    for image, extent in _field_strips(data, layer, cell_px):
+    for image, extent in field_strips(data.grid, layer, cell_px, resampling):
         ax.imshow(image, extent=extent, origin="upper", interpolation="none", zorder=1)
     return colormap(LAYER_COLORMAP[layer])
+
+
+def _labels(
+    data: ExportData, layers: tuple[str, ...], layout_bounds: Box, scale: int, fs: float
+) -> tuple[PlacedLabel, ...]:
+    """Zone ranks and tower names placed without collisions (:mod:`print_labels`)."""
+    wanted: list[Label] = []
+    if "zones" in layers:
+        wanted += zone_labels(((z.rank, z.geometry_local) for z in data.zones), fs * 1.1)
+    if "towers" in layers:
+        wanted += tower_labels(
+            (
+                (t.name or t.id, data.frame.geometry_to_local(t.footprint_wgs84))
+                for t in data.towers
+            ),
+            fs * 0.85,
+        )
+    return tuple(place_labels(wanted, layout_bounds, scale))
+
+
+def _draw_labels(ax: Axes, labels: tuple[PlacedLabel, ...]) -> None:
+    for placed in labels:
+        x0, y0, x1, y1 = placed.box_m
+        zone = placed.label.kind == "zone"
+        ax.add_patch(
+            Rectangle(
+                (x0, y0),
+                x1 - x0,
+                y1 - y0,
+                facecolor="white",
+                edgecolor=_ZONE_COLOUR if zone else "none",
+                linewidth=0.5,
+                alpha=0.85,
+                zorder=5,
+            )
+        )
+        ax.text(
+            *placed.centre_m,
+            placed.label.text,
+            ha="center",
+            va="center",
+            fontsize=placed.label.font_pt,
+            fontweight="bold" if placed.label.bold else "normal",
+            color=_ZONE_COLOUR if zone else "black",
+            zorder=6,
+        )
 
 
 def _draw_vectors(ax: Axes, data: ExportData, layers: tuple[str, ...]) -> None:
@@ -140,7 +169,7 @@ def _draw_vectors(ax: Axes, data: ExportData, layers: tuple[str, ...]) -> None:
                     xy,
                     closed=True,
                     fill=False,
-                    edgecolor="#b2182b",
+                    edgecolor=_ZONE_COLOUR,
                     linewidth=0.9,
                     linestyle=(0, (4, 2)),
                     zorder=3,
@@ -274,9 +303,10 @@ def _page(
     options: PrintOptions,
     layout: PrintLayout,
     box_mm: tuple[float, float, float, float],
+    resampling: Resampling,
 ) -> Figure:
     w, h = options.size_mm
-    fs = 7.0 * math.sqrt(min(w, h) / 210.0)
+    fs = _font_pt(options)
     fig = Figure(figsize=(w / 25.4, h / 25.4), dpi=options.dpi)
     fig.text(
         _MARGIN_MM / w,
@@ -292,11 +322,12 @@ def _page(
     )
     minx, miny, maxx, maxy = layout.map_bounds_m
     cmap = (
-        _draw_field(ax, data, layer, layout.scale_denominator, options.dpi)
+        _draw_field(ax, data, layer, layout.scale_denominator, options.dpi, resampling)
         if layer != "none"
         else None
     )
     _draw_vectors(ax, data, layers)
+    _draw_labels(ax, layout.labels)
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_aspect("equal", adjustable="box")
@@ -321,19 +352,26 @@ def _page(
     return fig
 
 
+def _font_pt(options: PrintOptions) -> float:
+    w, h = options.size_mm
+    return 7.0 * math.sqrt(min(w, h) / 210.0)
+
+
 def write_pdf(
     data: ExportData,
     area_wgs84: BBox,
     layers: tuple[str, ...],
     options: PrintOptions,
     path: Path,
+    resampling: Resampling = "bilinear",
 ) -> PrintLayout:
     """Write the map sheet of ``area_wgs84`` to ``path``; return its layout.
 
     One page per requested raster layer (``blight``, ``uncertainty``), each with the
     requested vector layers (``towers`` as outlines, ``zones`` as dashed outlines, so
-    the field stays visible inside them); one page of vectors when no raster layer is
-    requested.
+    the field stays visible inside them) and their labels (tower names, zone ranks);
+    one page of vectors when no raster layer is requested. ``resampling="nearest"``
+    prints the field's cells as blocks instead of interpolating between them.
     """
     box_mm, bounds_m, denominator = _map_frame(
         options, area_local(data.grid, data.frame, area_wgs84)
@@ -348,6 +386,7 @@ def write_pdf(
         scale_denominator=denominator,
         north=north_info(data.frame, *centre),
         pages=pages,
+        labels=_labels(data, layers, bounds_m, denominator, _font_pt(options)),
     )
     with PdfPages(
         path,
@@ -359,5 +398,6 @@ def write_pdf(
         },
     ) as pdf:
         for layer in pages:
-            pdf.savefig(_page(data, layer, layers, options, layout, box_mm), dpi=options.dpi)
+            page = _page(data, layer, layers, options, layout, box_mm, resampling)
+            pdf.savefig(page, dpi=options.dpi)
     return layout

@@ -25,7 +25,10 @@ One day (:func:`step`) for host ``h`` with intensity ``i_h`` in [0, 1]:
    ``r = growth_rate_per_day * (1 - protection)`` per day, integrated exactly over the
    day: ``i' = i e^r / (1 - i + i e^r)`` (the Euler step ``i + r i (1 - i)`` to first
    order, but always within [0, 1] and equal to the closed form
-   ``i(t) = 1 / (1 + (1/i0 - 1) e^{-r t})`` over many days).
+   ``i(t) = 1 / (1 + (1/i0 - 1) e^{-r t})`` over many days). With process noise
+   (``growth_sd_per_day > 0``) each infected host draws its own rate every day,
+   ``r = (growth_rate_per_day + growth_sd_per_day z) (1 - protection)``, ``z ~ N(0, 1)``:
+   its logit intensity is a random walk with drift (a negative draw is a day of decline).
 
 Removed hosts never change. The model is pure numpy; every random draw comes from
 the :class:`numpy.random.Generator` handed in, so runs are reproducible for a seed.
@@ -262,6 +265,9 @@ class SpreadParams:
         Days from establishment to infection (>= 0; 0 = no exposed stage).
     growth_rate_per_day : float
         Logistic growth rate of intensity, per day (>= 0).
+    growth_sd_per_day : float
+        Process noise: standard deviation of a host's daily growth rate around
+        ``growth_rate_per_day``, per day (>= 0; 0 = deterministic growth).
     environment : float
         Weather/environment coefficient (>= 0; 1 = neutral); scales spore release and
         establishment.
@@ -290,6 +296,7 @@ class SpreadParams:
     within_tower_fraction: float = 0.5
     latency_days: int = 0
     growth_rate_per_day: float = 0.1
+    growth_sd_per_day: float = 0.0
     environment: float = 1.0
     capture_radius_m: float = 10.0
     max_distance_m: float = 5000.0
@@ -304,7 +311,8 @@ class SpreadParams:
         check_positive(self.max_distance_m, "max_distance_m")
         for name in ("long_fraction", "within_tower_fraction"):
             check_finite_in(getattr(self, name), name, 0.0, 1.0)
-        for name in ("reproductive_rate", "wind_kappa", "growth_rate_per_day", "environment"):
+        rates = ("reproductive_rate", "wind_kappa", "growth_rate_per_day", "growth_sd_per_day")
+        for name in (*rates, "environment"):
             check_finite_in(getattr(self, name), name, 0.0, 1e6)
         check_finite_in(self.wind_dir_deg, "wind_dir_deg", -360.0, 360.0)
         check_finite_in(self.initial_intensity, "initial_intensity", 1e-12, 1.0)
@@ -478,7 +486,10 @@ def step(
     live = ~hosts.removed
     i = state.intensity.copy()
     growing = live & (i > 0.0)
-    growth = np.exp(params.growth_rate_per_day * (1.0 - hosts.protection[growing]))
+    rate = np.full(int(growing.sum()), params.growth_rate_per_day)
+    if params.growth_sd_per_day > 0.0:  # no draw otherwise: deterministic runs keep their stream
+        rate += params.growth_sd_per_day * rng.standard_normal(rate.size)
+    growth = np.exp(rate * (1.0 - hosts.protection[growing]))
     ig = i[growing]
     i[growing] = np.clip(ig * growth / (1.0 - ig + ig * growth), 0.0, 1.0)
     exposed = state.exposed_days.copy()

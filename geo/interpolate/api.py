@@ -4,6 +4,17 @@
 for ``"auto"``), scores them by leave-one-out cross-validation and evaluates the
 chosen one on the grid, at ``grid_height_m`` above ground, and at extra 3D targets
 (the tiers of the towers).
+
+Methods: ``"kriging"`` is the seam-free ordinary kriging
+(:mod:`~geo.interpolate.global_kriging`), of logits when the values are intensities
+(:mod:`~geo.interpolate.transform`), so the field stays within [0, 1];
+``"kriging-local"`` the moving-neighbourhood kriging of :mod:`~geo.interpolate.kriging`
+(fast, but with seams where neighbourhoods change); ``"idw"`` inverse distance
+weighting, whose standard error is the estimation variance of its weights under a
+variogram fitted to the values (or, without a usable variogram, its leave-one-out
+RMSE). ``"auto"`` serves kriging unless IDW's leave-one-out RMSE is lower by more than
+:data:`AUTO_MARGIN`: a dead band, so that one new observation does not flip the method
+when the two are close.
 """
 
 from __future__ import annotations
@@ -20,37 +31,107 @@ from numpy.typing import NDArray
 
 from geo.errors import DegenerateVariogram, GeoError, TooFewObservations, UnknownMethod
 from geo.grid import Grid, GridSpec
-from geo.interpolate.base import NeighbourhoodInterpolator
+from geo.interpolate.base import Interpolator
+from geo.interpolate.global_kriging import GlobalKrigingModel
 from geo.interpolate.idw import IDWModel, IDWParams
 from geo.interpolate.kriging import KrigingModel, KrigingParams
 from geo.interpolate.samples import Samples, aggregate_duplicates
+from geo.interpolate.transform import EPS_CANDIDATES, LogitTransform, TransformedModel
 from geo.interpolate.validate import CVScores, leave_one_out
-from geo.interpolate.variogram import fit_variogram
+from geo.interpolate.variogram import Variogram, fit_variogram
 
-__all__ = ["METHODS", "InterpolationResult", "interpolate"]
+__all__ = ["AUTO_MARGIN", "METHODS", "InterpolationResult", "interpolate"]
 
 FloatArray = NDArray[np.float64]
-Builder = Callable[
-    [FloatArray, FloatArray, FloatArray, IDWParams, KrigingParams], NeighbourhoodInterpolator
-]
+Builder = Callable[[FloatArray, FloatArray, FloatArray, IDWParams, KrigingParams], Interpolator]
+
+AUTO_MARGIN = 0.1
+"""``auto`` serves IDW only if its LOO RMSE is this fraction below kriging's."""
 
 
 def _build_idw(
-    coords: FloatArray, values: FloatArray, weights: FloatArray, idw: IDWParams, _: KrigingParams
+    coords: FloatArray, values: FloatArray, weights: FloatArray, idw: IDWParams, p: KrigingParams
 ) -> IDWModel:
-    return IDWModel(coords, values, weights, idw)
+    """IDW on the values as they are (a convex blend stays in their range), with the
+    estimation variance under a variogram of those values when one can be fitted."""
+    try:
+        variogram: Variogram | None = _fit(coords, values, p)
+    except DegenerateVariogram:
+        variogram = None
+    return IDWModel(coords, values, weights, idw, variogram)
+
+
+def _fit(coords: FloatArray, values: FloatArray, p: KrigingParams) -> Variogram:
+    return fit_variogram(coords, values, p.model, n_lags=p.n_lags, nugget=p.nugget)
+
+
+def _logit(values: FloatArray, p: KrigingParams) -> bool:
+    return p.transform == "logit" or (p.transform == "auto" and LogitTransform.applies_to(values))
+
+
+def _kriged(
+    make: Callable[[FloatArray, Variogram], Interpolator],
+    coords: FloatArray,
+    values: FloatArray,
+    p: KrigingParams,
+) -> Interpolator:
+    """``make(values, variogram)``, on logits when the values are intensities.
+
+    Without a given ``logit_eps`` every candidate is fitted and the one with the lowest
+    leave-one-out RMSE of the back-transformed predictions is kept.
+    """
+    if not _logit(values, p):
+        return make(values, _fit(coords, values, p))
+    best: tuple[float, Interpolator] | None = None
+    failure: DegenerateVariogram | None = None
+    for eps in EPS_CANDIDATES if p.logit_eps is None else (p.logit_eps,):
+        transform = LogitTransform(eps)
+        y = transform.forward(values)
+        try:
+            model = TransformedModel(make(y, _fit(coords, y, p)), values, transform)
+        except DegenerateVariogram as exc:
+            failure = exc
+            continue
+        est, _ = model.loo() if len(values) >= 2 else (values, None)
+        rmse = _finite_or_inf(float(np.sqrt(np.mean((est - values) ** 2))))
+        if best is None or rmse < best[0]:
+            best = (rmse, model)
+    if best is None:
+        assert failure is not None
+        raise failure
+    return best[1]
 
 
 def _build_kriging(
     coords: FloatArray, values: FloatArray, weights: FloatArray, _: IDWParams, p: KrigingParams
-) -> KrigingModel:
-    variogram = fit_variogram(coords, values, p.model, n_lags=p.n_lags, nugget=p.nugget)
-    return KrigingModel(coords, values, weights, variogram, p.k)
+) -> Interpolator:
+    """Seam-free kriging, of logits for intensities."""
+
+    def make(y: FloatArray, variogram: Variogram) -> Interpolator:
+        return GlobalKrigingModel(coords, y, weights, variogram, p.max_patch)
+
+    return _kriged(make, coords, values, p)
 
 
-_BUILDERS: Mapping[str, Builder] = {"idw": _build_idw, "kriging": _build_kriging}
+def _build_local_kriging(
+    coords: FloatArray, values: FloatArray, weights: FloatArray, _: IDWParams, p: KrigingParams
+) -> Interpolator:
+    """Moving-neighbourhood kriging (``k`` nearest), of logits for intensities."""
+
+    def make(y: FloatArray, variogram: Variogram) -> Interpolator:
+        return KrigingModel(coords, y, weights, variogram, p.k)
+
+    return _kriged(make, coords, values, p)
+
+
+_BUILDERS: Mapping[str, Builder] = {
+    "kriging": _build_kriging,
+    "idw": _build_idw,
+    "kriging-local": _build_local_kriging,
+}
 METHODS: tuple[str, ...] = tuple(_BUILDERS)
-"""Names of the interpolation methods (``"auto"`` chooses between them)."""
+"""Names of the interpolation methods (``"auto"`` chooses between kriging and IDW)."""
+_AUTO = ("kriging", "idw")
 
 DEFAULT_IDW = IDWParams()
 DEFAULT_KRIGING = KrigingParams()
@@ -63,11 +144,12 @@ class InterpolationResult:
     Attributes
     ----------
     grid : Grid
-        Values and variance on the grid given (kriging variance, or IDW's spread).
+        Values and variance on the grid given: the prediction variance of the method
+        served (see the module docstring), on the values' scale.
     targets_value, targets_se : ndarray
         Value and standard error at the extra 3D targets, in their order.
     method : str
-        ``"idw"`` or ``"kriging"``.
+        One of :data:`METHODS`.
     parameters : mapping
         JSON-safe: ``k``, ``power`` or the variogram (``model``, ``psill``,
         ``range_m``, ``nugget``, ``sill``...), ``vertical_scale``, ``grid_height_m``,
@@ -96,7 +178,7 @@ class InterpolationResult:
 
 @dataclass(frozen=True)
 class _Choice:
-    model: NeighbourhoodInterpolator
+    model: Interpolator
     cv: dict[str, CVScores]
     fallback: str | None
     selection: str
@@ -125,8 +207,7 @@ def interpolate(
         Extra targets: x, y in the local frame and the height above ground in metres
         (unscaled), e.g. the tiers of the towers.
     method : str
-        ``"idw"``, ``"kriging"`` or ``"auto"``: leave-one-out cross-validation of both,
-        the lower RMSE wins (IDW when kriging has no usable variogram).
+        ``"auto"`` or one of :data:`METHODS` (see the module docstring).
     grid_height_m : float, optional
         Height above ground of the grid, metres. Default: the median height of the
         samples, so that the map shows the level most observations were made at.
@@ -149,6 +230,8 @@ def interpolate(
     """
     if method != "auto" and method not in _BUILDERS:
         raise UnknownMethod(f"unknown method; use auto or one of {', '.join(METHODS)}", "method")
+    if kriging.transform == "logit" and not LogitTransform.applies_to(samples.values):
+        raise GeoError("must be intensities within [0, 1] for the logit transform", "values")
     merged = aggregate_duplicates(samples)
     if len(merged) == 0:
         raise TooFewObservations("no samples to interpolate", "samples")
@@ -165,7 +248,7 @@ def interpolate(
     targets -= origin
 
     choice = _choose(coords, merged.values, merged.weights, method, idw, kriging)
-    est, var, choice = _predict(choice, targets, idw)
+    est, var, choice = _predict(choice, targets, idw, kriging)
     n_grid = gx.size
     parameters = {
         "method": choice.model.name,
@@ -175,6 +258,8 @@ def interpolate(
         "n_samples": len(merged),
         "selection": choice.selection,
     }
+    if not choice.model.has_kriging_variance:
+        parameters["std_error"] = "leave-one-out RMSE (no usable variogram)"
     return InterpolationResult(
         grid=Grid(grid, est[:n_grid].reshape(grid.shape), var[:n_grid].reshape(grid.shape)),
         targets_value=est[n_grid:],
@@ -208,9 +293,9 @@ def _choose(
     kriging: KrigingParams,
 ) -> _Choice:
     """Build the candidate methods, score them, and pick one."""
-    models: dict[str, NeighbourhoodInterpolator] = {}
+    models: dict[str, Interpolator] = {}
     unavailable: dict[str, str] = {}
-    for name in METHODS if method == "auto" else (method,):
+    for name in _AUTO if method == "auto" else (method,):
         try:
             models[name] = _BUILDERS[name](coords, values, weights, idw, kriging)
         except DegenerateVariogram as exc:
@@ -221,11 +306,12 @@ def _choose(
         fallback = f"{unavailable[method]}; used IDW"
     cv = {name: leave_one_out(m) for name, m in models.items() if len(m) >= 2}
     if method == "auto" and len(cv) == 2:
-        best = min(cv, key=lambda name: (_finite_or_inf(cv[name].rmse), name != "kriging"))
-        other = next(name for name in cv if name != best)
+        k_rmse, i_rmse = _finite_or_inf(cv["kriging"].rmse), _finite_or_inf(cv["idw"].rmse)
+        best = "idw" if i_rmse < (1.0 - AUTO_MARGIN) * k_rmse else "kriging"
         selection = (
-            f"auto: {best} has the lower leave-one-out RMSE "
-            f"({cv[best].rmse:.4g} against {cv[other].rmse:.4g} for {other})"
+            f"auto: {best}; leave-one-out RMSE kriging {cv['kriging'].rmse:.4g}, "
+            f"idw {cv['idw'].rmse:.4g} (IDW is served only when more than "
+            f"{AUTO_MARGIN:.0%} lower)"
         )
     else:
         best = next(iter(models))
@@ -242,24 +328,29 @@ def _finite_or_inf(x: float) -> float:
 
 
 def _predict(
-    choice: _Choice, targets: FloatArray, idw: IDWParams
+    choice: _Choice, targets: FloatArray, idw: IDWParams, kriging: KrigingParams
 ) -> tuple[FloatArray, FloatArray, _Choice]:
     """Estimates and variances at the targets; exact for a constant field.
 
-    Kriging that yields non-finite values (numerically singular neighbourhoods) is
-    replaced by IDW, and the replacement is stated in ``fallback``.
+    Kriging that yields non-finite values (numerically singular systems) is replaced
+    by IDW, and the replacement is stated in ``fallback``. A method without a
+    prediction variance (IDW without a variogram) gets its leave-one-out mean squared
+    error everywhere: an honest average, stated in the parameters.
     """
     model = choice.model
     values = model.values
     if float(np.ptp(values)) == 0.0:
         return np.full(len(targets), values[0]), np.zeros(len(targets)), choice
     est, var = model.predict(targets)
-    if np.all(np.isfinite(est)) and np.all(np.isfinite(var)):
-        return est, var, choice
-    replacement = IDWModel(model.coords, values, model.weights, idw)
-    cv = dict(choice.cv)
-    if len(replacement) >= 2:
-        cv["idw"] = leave_one_out(replacement)
-    why = f"{model.name} gave non-finite values (ill-conditioned neighbourhoods); used IDW"
-    est, var = replacement.predict(targets)
-    return est, var, _Choice(replacement, cv, why, f"{choice.selection}; {why}")
+    if not (np.all(np.isfinite(est)) and np.all(np.isfinite(var))):
+        replacement = _build_idw(model.coords, values, model.weights, idw, kriging)
+        cv = dict(choice.cv)
+        if len(replacement) >= 2:
+            cv["idw"] = leave_one_out(replacement)
+        why = f"{model.name} gave non-finite values (ill-conditioned systems); used IDW"
+        est, var = replacement.predict(targets)
+        choice = _Choice(replacement, cv, why, f"{choice.selection}; {why}")
+    if not choice.model.has_kriging_variance:
+        scores = choice.cv.get(choice.model.name) or leave_one_out(choice.model)
+        var = np.full(len(targets), scores.rmse**2)
+    return est, var, choice

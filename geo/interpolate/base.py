@@ -11,7 +11,7 @@ also what leave-one-out cross-validation (:mod:`geo.interpolate.validate`) calls
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -19,12 +19,45 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from geo.errors import GeoError
-from geo.interpolate._neighbours import chunks, knn
+from geo.interpolate._neighbours import chunks, knn, knn_without_self
 
-__all__ = ["NeighbourhoodInterpolator"]
+__all__ = ["Interpolator", "NeighbourhoodInterpolator"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
+
+
+class Interpolator(Protocol):
+    """What :func:`~geo.interpolate.api.interpolate` needs of a method.
+
+    ``values`` are the samples' values on the scale estimates are returned in;
+    :meth:`loo` gives leave-one-out estimates and variances of every sample on that
+    scale; ``has_kriging_variance`` says whether the variances are model-based
+    prediction variances (honest standard errors).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def has_kriging_variance(self) -> bool: ...
+
+    @property
+    def coords(self) -> FloatArray: ...
+
+    @property
+    def values(self) -> FloatArray: ...
+
+    @property
+    def weights(self) -> FloatArray: ...
+
+    def __len__(self) -> int: ...
+
+    def predict(self, targets: npt.ArrayLike) -> tuple[FloatArray, FloatArray]: ...
+
+    def loo(self) -> tuple[FloatArray, FloatArray]: ...
+
+    def parameters(self) -> dict[str, Any]: ...
 
 
 class NeighbourhoodInterpolator(ABC):
@@ -47,9 +80,9 @@ class NeighbourhoodInterpolator(ABC):
     """
 
     name: ClassVar[str]
-    chunk_size: ClassVar[int] = 100_000
+    chunk_size: int = 100_000
     """Targets per batch: bounds the memory of one batch of neighbourhoods."""
-    has_kriging_variance: ClassVar[bool] = False
+    has_kriging_variance: bool = False
     """Whether :meth:`estimate`'s variance is a model-based prediction variance."""
 
     def __init__(
@@ -87,6 +120,23 @@ class NeighbourhoodInterpolator(ABC):
         for rows in chunks(len(pts), self.chunk_size):
             dist, idx = knn(self.tree, pts[rows], self.k)
             est[rows], var[rows] = self.estimate(pts[rows], dist, idx)
+        return est, var
+
+    def loo(self) -> tuple[FloatArray, FloatArray]:
+        """Leave-one-out estimates and variances: each sample from its ``k`` nearest others.
+
+        Raises
+        ------
+        GeoError
+            With fewer than 2 samples.
+        """
+        n = len(self)
+        if n < 2:
+            raise GeoError("cross-validation needs at least 2 samples", "samples")
+        est, var = np.empty(n), np.empty(n)
+        for rows in chunks(n, self.chunk_size):
+            dist, idx = knn_without_self(self.tree, self.coords, self.k, rows)
+            est[rows], var[rows] = self.estimate(self.coords[rows], dist, idx)
         return est, var
 
     @abstractmethod

@@ -11,10 +11,13 @@ where ``G`` holds ``gamma`` between the neighbours (0 on the diagonal), ``g`` th
 The estimate is ``lambda . z`` and the kriging variance ``sigma^2 = lambda . g + mu``.
 
 Targets whose neighbourhoods contain the same samples share one matrix: on a grid,
-neighbouring cells mostly do, so the distinct matrices are assembled and factorized
-once (``np.linalg.inv`` on the stack of distinct systems) and each target only costs a
-matrix-vector product. Batches of :attr:`KrigingModel.chunk_size` targets bound the
-memory.
+neighbouring cells mostly do, so each distinct system is assembled and factorized
+once and each target only costs two triangular solves (the compiled kernel of
+:mod:`geo.interpolate._ok_kernel`, which solves the equivalent covariance form).
+Batches of :attr:`KrigingModel.chunk_size` targets bound the memory.
+
+This method is fast but not seam-free: where the set of nearest samples changes the
+field jumps a little; :mod:`geo.interpolate.global_kriging` is what the map serves.
 
 Measurement error: a sample of weight ``w`` (older, or less confident) gets
 ``nugget * min(1/w - 1, MAX_ERROR_FACTOR)`` added to its diagonal entry, so it is
@@ -32,19 +35,25 @@ import numpy.typing as npt
 from numpy.typing import NDArray
 
 from geo.errors import GeoError, UnknownMethod
+from geo.interpolate._ok_kernel import krige_neighbourhoods
 from geo.interpolate.base import NeighbourhoodInterpolator
 from geo.interpolate.variogram import MODELS, Variogram
 
 __all__ = [
+    "DEFAULT_MAX_PATCH",
     "MAX_ERROR_FACTOR",
     "KrigingModel",
     "KrigingParams",
     "measurement_error",
     "ordinary_kriging",
+    "pairwise_distances",
 ]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
+
+DEFAULT_MAX_PATCH = 600
+"""Most samples solved together by :mod:`~geo.interpolate.global_kriging`."""
 
 MAX_ERROR_FACTOR = 10.0
 """Cap of the measurement-error variance, in nuggets (reached at a weight of 1/11)."""
@@ -65,12 +74,24 @@ class KrigingParams:
         Fixed nugget; fitted when None.
     n_lags : int
         Bins of the empirical variogram.
+    transform : str
+        ``"logit"`` (krige logits of intensities, see :mod:`~geo.interpolate.transform`),
+        ``"none"``, or ``"auto"``: logit when every value is within [0, 1].
+    logit_eps : float or None
+        Values are clipped to [eps, 1 - eps] before the logit; None: the candidate of
+        :data:`~geo.interpolate.transform.EPS_CANDIDATES` with the lowest
+        leave-one-out RMSE (on the intensity scale).
+    max_patch : int
+        Seam-free kriging: most samples in one global system.
     """
 
     model: str = "auto"
     k: int = 16
     nugget: float | None = None
     n_lags: int = 12
+    transform: str = "auto"
+    logit_eps: float | None = None
+    max_patch: int = DEFAULT_MAX_PATCH
 
     def __post_init__(self) -> None:
         if self.model != "auto" and self.model not in MODELS:
@@ -81,6 +102,13 @@ class KrigingParams:
             raise GeoError("must be at least 3", "n_lags")
         if self.nugget is not None and not (np.isfinite(self.nugget) and self.nugget >= 0.0):
             raise GeoError("must be a finite number >= 0", "nugget")
+        if self.transform not in ("auto", "logit", "none"):
+            raise UnknownMethod("unknown transform; use auto, logit or none", "transform")
+        eps = self.logit_eps
+        if eps is not None and not (np.isfinite(eps) and 0.0 < eps < 0.5):
+            raise GeoError("must be in (0, 0.5)", "logit_eps")
+        if self.max_patch < 2:
+            raise GeoError("must be at least 2", "max_patch")
 
 
 def measurement_error(weights: FloatArray, nugget: float) -> FloatArray:
@@ -111,49 +139,24 @@ def ordinary_kriging(
     Returns
     -------
     estimate, variance : ndarray, shape (m,)
-        The variance is clipped at 0 (round-off).
+        The variance is clipped at 0 (round-off); NaN for a neighbourhood whose
+        system is singular even with a jitter (the caller falls back).
     """
-    m, j = idx.shape
-    # The same set of samples in the same order gives the same matrix.
-    order = np.argsort(idx, axis=1)
-    idx = np.take_along_axis(idx, order, axis=1)
-    dist = np.take_along_axis(dist, order, axis=1)
-    sets, which = _distinct_rows(idx)
-    inverse = _inverse_systems(coords[sets], error_var[sets], variogram)
-    rhs = np.empty((m, j + 1))
-    rhs[:, :j] = -variogram(dist)
-    rhs[:, j] = 1.0
-    x = np.einsum("mij,mj->mi", inverse[which], rhs)
-    estimate = np.einsum("mi,mi->m", x[:, :j], values[idx])
-    variance = -np.einsum("mi,mi->m", x, rhs)
-    return estimate, np.maximum(variance, 0.0)
+    est, var, _ = krige_neighbourhoods(
+        coords,
+        values,
+        error_var,
+        variogram.model,
+        variogram.psill,
+        variogram.range_m,
+        variogram.nugget,
+        dist,
+        idx,
+    )
+    return est, var
 
 
-def _distinct_rows(idx: IndexArray) -> tuple[IndexArray, IndexArray]:
-    """The distinct rows of ``idx`` and, per row, the number of its distinct row."""
-    rows = np.ascontiguousarray(idx)
-    as_bytes = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-    _, first, which = np.unique(as_bytes, return_index=True, return_inverse=True)
-    return rows[first], which.ravel()
-
-
-def _inverse_systems(points: FloatArray, error_var: FloatArray, variogram: Variogram) -> FloatArray:
-    """Inverses of the kriging matrices of neighbourhoods ``points`` (u, j, d)."""
-    u, j, _ = points.shape
-    a = np.empty((u, j + 1, j + 1))
-    a[:, :j, :j] = -variogram(_pairwise_distances(points))
-    a[:, :j, :j] += error_var[:, :, None] * np.eye(j)
-    a[:, j, :j] = 1.0
-    a[:, :j, j] = 1.0
-    a[:, j, j] = 0.0
-    try:
-        inverse: FloatArray = np.linalg.inv(a)
-    except np.linalg.LinAlgError:  # coinciding samples: least-squares weights instead
-        inverse = np.linalg.pinv(a)
-    return inverse
-
-
-def _pairwise_distances(points: FloatArray) -> FloatArray:
+def pairwise_distances(points: FloatArray) -> FloatArray:
     """Distances within each neighbourhood, (u, j, j), from exact coordinate differences.
 
     One coordinate at a time: faster than a (u, j, j, d) difference array, and exact
@@ -182,9 +185,9 @@ class KrigingModel(NeighbourhoodInterpolator):
         Neighbourhood size.
     """
 
-    name: ClassVar[str] = "kriging"
-    chunk_size: ClassVar[int] = 20_000
-    has_kriging_variance: ClassVar[bool] = True
+    name: ClassVar[str] = "kriging-local"
+    chunk_size: int = 20_000
+    has_kriging_variance: bool = True
 
     def __init__(
         self,

@@ -1,8 +1,8 @@
 """Leave-one-out cross-validation of the neighbourhood interpolators.
 
-Each sample is predicted from its ``k`` nearest *other* samples (``k + 1`` are queried
-and the sample itself dropped), vectorized exactly like a prediction: for IDW the
-same weights, for kriging the same systems without the sample. The scores compare
+Each sample is predicted without itself, by the method's own :meth:`loo`: for the
+neighbourhood methods from its ``k`` nearest *other* samples (``k + 1`` are queried
+and the sample itself dropped), for the global kriging in closed form. The scores compare
 the predictions with the observed values.
 """
 
@@ -15,9 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import NDArray
 
-from geo.errors import GeoError
-from geo.interpolate._neighbours import chunks, knn_without_self
-from geo.interpolate.base import NeighbourhoodInterpolator
+from geo.interpolate.base import Interpolator
 
 __all__ = ["CVScores", "cv_scores", "leave_one_out", "loo_predictions"]
 
@@ -81,7 +79,7 @@ def cv_scores(
     )
 
 
-def loo_predictions(model: NeighbourhoodInterpolator) -> tuple[FloatArray, FloatArray]:
+def loo_predictions(model: Interpolator) -> tuple[FloatArray, FloatArray]:
     """Leave-one-out estimates and variances of every sample of ``model``.
 
     Raises
@@ -89,17 +87,10 @@ def loo_predictions(model: NeighbourhoodInterpolator) -> tuple[FloatArray, Float
     GeoError
         With fewer than 2 samples.
     """
-    n = len(model)
-    if n < 2:
-        raise GeoError("cross-validation needs at least 2 samples", "samples")
-    est, var = np.empty(n), np.empty(n)
-    for rows in chunks(n, model.chunk_size):
-        dist, idx = knn_without_self(model.tree, model.coords, model.k, rows)
-        est[rows], var[rows] = model.estimate(model.coords[rows], dist, idx)
-    return est, var
+    return model.loo()
 
 
-def leave_one_out(model: NeighbourhoodInterpolator) -> CVScores:
+def leave_one_out(model: Interpolator) -> CVScores:
     """Leave-one-out scores of ``model`` (MSSE only for a kriging variance).
 
     Raises

@@ -63,6 +63,7 @@ __all__ = [
     "encode_rgba",
     "lut_indices",
     "render_raster_tile",
+    "sample_cells",
     "sample_tile",
     "transparent_tile",
 ]
@@ -256,6 +257,18 @@ def _bilinear(band: Band, fc: NDArray[np.float32], fr: NDArray[np.float32]) -> F
     if missing.any():
         value[missing] = _nearest(band, fc[missing], fr[missing])
     return value
+
+
+def sample_cells(
+    band: Band,
+    cols: NDArray[np.float32],
+    rows: NDArray[np.float32],
+    resampling: Resampling = "bilinear",
+) -> FloatArray:
+    """The band's values at fractional cell indices (0 = the first cell's centre), as
+    tiles sample them: ``"bilinear"`` between cell centres, ``"nearest"`` cell; NaN
+    outside the grid. For pictures in the grid's own CRS (the print sheet)."""
+    return (_nearest if resampling == "nearest" else _bilinear)(band, cols, rows)
 
 
 def sample_tile(

@@ -21,9 +21,10 @@ from starlette.responses import FileResponse
 from geo.export import check_spec
 from service.auth import Permission
 from service.body import parse_json, read_json_body
-from service.deps import Caller, StateDep, authorize
+from service.deps import Caller, StateDep, require
 from service.errors import ResourceNotFound
 from service.exports import ExportJob, ExportManager, export_data
+from service.files import file_response, get_and_head
 from service.guard.rate import limit_rate
 from service.lifespan import close_on_shutdown
 from service.ogc import absolute
@@ -31,6 +32,7 @@ from service.openapi_docs import json_body
 from service.responses import json_response
 from service.schemas.exports import ExportIn
 from service.state import AppState
+from service.store import KeyRecord
 
 __all__ = ["MANAGER_KEY", "install_exports", "router"]
 
@@ -45,8 +47,8 @@ def get_manager(request: Request) -> ExportManager:
 
 
 ManagerDep = Annotated[ExportManager, Depends(get_manager)]
-PlannerDep = Annotated[Caller, Depends(authorize(Permission.PLAN))]
-ReaderDep = Annotated[Caller, Depends(authorize(Permission.READ))]
+PlannerDep = Annotated[KeyRecord | None, Depends(require(Permission.PLAN))]
+ReaderDep = Annotated[KeyRecord | None, Depends(require(Permission.READ))]
 
 
 def install_exports(app: FastAPI, state: AppState, max_workers: int = 1) -> ExportManager:
@@ -74,8 +76,8 @@ def _job_response(request: Request, job: ExportJob, status: int = 200) -> Respon
     return json_response(job.to_dict(href), status, headers={"Location": location})
 
 
-def _job(manager: ExportManager, job_id: str, caller: Caller) -> ExportJob:
-    job = manager.visible(job_id, caller)
+def _job(manager: ExportManager, job_id: str, record: KeyRecord | None) -> ExportJob:
+    job = manager.visible(job_id, Caller.of(record))
     if job is None:  # someone else's job does not exist for this caller
         raise ResourceNotFound(
             "this key has no export job with this id (jobs are kept for a while only)"
@@ -103,8 +105,9 @@ async def post_export(
     field = await state.fields.current()
     data = export_data(field, state.towers.current())
     await run_in_threadpool(check_spec, spec, data, state.settings.export_max_tiles)
-    limit_rate(request.app.state, "job", caller.key_id)
-    job = manager.submit(parsed.model_dump(mode="json"), spec, data, caller.key_id)
+    owner = Caller.of(caller).key_id
+    limit_rate(request.app.state, "job", owner)
+    job = manager.submit(parsed.model_dump(mode="json"), spec, data, owner)
     return _job_response(request, job, 202)
 
 
@@ -120,21 +123,29 @@ async def get_export(
     return _job_response(request, _job(manager, job_id, caller))
 
 
-@router.get(
+@get_and_head(
+    router,
     "/exports/{job_id}/files/{name}",
     summary="One file of a finished export",
     response_class=FileResponse,
+    responses={206: {"description": "Partial content (Range)"}},
 )
 async def get_export_file(
-    job_id: str, name: str, manager: ManagerDep, caller: ReaderDep
+    request: Request, job_id: str, name: str, manager: ManagerDep, caller: ReaderDep
 ) -> Response:
-    """The file, with its media type; 404 until the job is done, and to other keys."""
+    """The file, with its media type; 404 until the job is done, and to other keys. Byte
+    ranges, ``HEAD`` and ``If-None-Match`` as for every file (a finished file never
+    changes)."""
     job = _job(manager, job_id, caller)
     exported = job.file(name)
     if exported is None:
         raise ResourceNotFound("this export has no such file (yet)")
-    return FileResponse(
-        job.directory / exported.name, media_type=exported.media_type, filename=exported.name
+    return file_response(
+        request,
+        job.directory / exported.name,
+        media_type=exported.media_type,
+        etag=f'"export-{job.id}-{exported.name}"',
+        filename=exported.name,
     )
 
 

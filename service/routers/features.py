@@ -55,6 +55,7 @@ def collection_doc(request: Request, state: AppState, p: CollectionProvider) -> 
         "title": p.title,
         "description": p.description,
         "itemType": "feature",
+        "geometryType": p.geometry_type,
         "extent": p.extent(state),
         "crs": offered_crs(epsg),
         "storageCrs": CRS84,

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from shapely.errors import ShapelyError
-from starlette.concurrency import run_in_threadpool
 
 from geo.cog import grid_to_cog
 from service.auth import Permission
 from service.deps import StateDep, require
 from service.errors import BadRequest, FieldError, NotModified
 from service.fields import FieldSnapshot
+from service.files import SpoolDep, etag_matches, file_response, get_and_head
 from service.ogc import JSON, absolute, link
 from service.responses import json_response
 
@@ -30,7 +31,7 @@ def _etag(snapshot: FieldSnapshot, what: str) -> str:
 
 
 def _check_etag(request: Request, etag: str) -> None:
-    if etag in request.headers.get("if-none-match", ""):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         raise NotModified(etag)
 
 
@@ -50,16 +51,27 @@ async def field_metadata(request: Request, state: StateDep) -> Response:
     return json_response(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
-@router.get("/fields/blight.tif", summary="The field as a Cloud-Optimized GeoTIFF")
-async def field_cog(request: Request, state: StateDep) -> Response:
-    """Two float32 bands (intensity, standard error) in the district's UTM zone."""
+@get_and_head(
+    router,
+    "/fields/blight.tif",
+    summary="The field as a Cloud-Optimized GeoTIFF",
+    responses={200: {"content": {_TIFF: {}}}, 206: {"description": "Partial content (Range)"}},
+)
+async def field_cog(request: Request, state: StateDep, spool: SpoolDep) -> Response:
+    """Two float32 bands (intensity, standard error) in the district's UTM zone.
+
+    Byte ranges, ``HEAD`` and ``If-None-Match`` as for every file (GDAL ``/vsicurl/``
+    reads it over HTTP); the file is written once per data version."""
     snapshot = await state.fields.current()
     etag = _etag(snapshot, "cog")
     _check_etag(request, etag)
     tags = {"data_version": str(snapshot.data_version), "method": snapshot.result.method}
-    data = await run_in_threadpool(grid_to_cog, snapshot.result.grid, tags)
-    headers = {"ETag": etag, "Content-Disposition": 'attachment; filename="blight.tif"'}
-    return Response(data, media_type=_TIFF, headers=headers)
+    path = await spool.path(
+        "fields",
+        f"blight-v{snapshot.data_version}.tif",
+        partial(grid_to_cog, snapshot.result.grid, tags),
+    )
+    return file_response(request, path, media_type=_TIFF, etag=etag, filename="blight.tif")
 
 
 def _parse_points(text: str, field: str) -> np.ndarray:

@@ -14,6 +14,7 @@ Processes: cancelled if unfinished, then gone). Submissions count against the ke
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -21,9 +22,10 @@ from starlette.concurrency import run_in_threadpool
 
 from service.auth import Permission
 from service.body import parse_json, read_json_body
-from service.deps import Caller, StateDep, authorize
-from service.errors import ApiError, FieldError, InvalidContent, ResourceNotFound
+from service.deps import Caller, StateDep, require
+from service.errors import ApiError, FieldError, InvalidContent, NotModified, ResourceNotFound
 from service.fields import FieldSnapshot
+from service.files import SpoolDep, etag_matches, file_response, get_and_head
 from service.forecast_geotiff import probability_cog
 from service.forecast_inputs import build_inputs, planned_treatments
 from service.forecasts import ForecastInputs, ForecastJob, ForecastManager
@@ -34,6 +36,7 @@ from service.openapi_docs import json_body
 from service.responses import json_response
 from service.schemas.forecasts import CompareIn, ForecastIn
 from service.state import AppState
+from service.store import KeyRecord
 
 __all__ = ["MANAGER_KEY", "install_forecasts", "router"]
 
@@ -54,8 +57,8 @@ def get_manager(request: Request) -> ForecastManager:
 
 
 ManagerDep = Annotated[ForecastManager, Depends(get_manager)]
-PlannerDep = Annotated[Caller, Depends(authorize(Permission.PLAN))]
-ReaderDep = Annotated[Caller, Depends(authorize(Permission.READ))]
+PlannerDep = Annotated[KeyRecord | None, Depends(require(Permission.PLAN))]
+ReaderDep = Annotated[KeyRecord | None, Depends(require(Permission.READ))]
 
 
 def install_forecasts(app: FastAPI, state: AppState, max_workers: int = 1) -> ForecastManager:
@@ -75,8 +78,8 @@ def _job_response(request: Request, job: ForecastJob, status: int = 200) -> Resp
     return json_response(job.to_dict(), status, headers={"Location": location})
 
 
-def _job(manager: ForecastManager, job_id: str, caller: Caller) -> ForecastJob:
-    job = manager.visible(job_id, caller)
+def _job(manager: ForecastManager, job_id: str, record: KeyRecord | None) -> ForecastJob:
+    job = manager.visible(job_id, Caller.of(record))
     if job is None:  # someone else's job does not exist for this caller
         raise ResourceNotFound(
             "this key has no forecast job with this id (jobs are kept for a while only)"
@@ -103,10 +106,10 @@ async def post_forecast(
     parsed = parse_json(ForecastIn, body)
     field = await state.fields.current()
     inputs = await run_in_threadpool(_forecast_inputs, state, parsed, field)
-    limit_rate(request.app.state, "job", caller.key_id)
+    limit_rate(request.app.state, "job", Caller.of(caller).key_id)
     request_json = parsed.model_dump(mode="json")
     job, _ = await manager.submit(
-        request_json, field.data_version, inputs, "forecast", caller.key_id
+        request_json, field.data_version, inputs, "forecast", Caller.of(caller).key_id
     )
     return _job_response(request, job, 202)
 
@@ -143,10 +146,10 @@ async def post_compare(
     parsed = parse_json(CompareIn, body)
     field = await state.fields.current()
     inputs = await run_in_threadpool(_compare_inputs, state, parsed, field)
-    limit_rate(request.app.state, "job", caller.key_id)
+    limit_rate(request.app.state, "job", Caller.of(caller).key_id)
     request_json = parsed.model_dump(mode="json")
     job, _ = await manager.submit(
-        request_json, field.data_version, inputs, "compare", caller.key_id
+        request_json, field.data_version, inputs, "compare", Caller.of(caller).key_id
     )
     return _job_response(request, job, 202)
 
@@ -182,12 +185,15 @@ async def delete_forecast(
 _TIFF = "image/tiff; application=geotiff; profile=cloud-optimized"
 
 
-@router.get(
+@get_and_head(
+    router,
     "/forecasts/{job_id}/probability.tif",
     summary="A finished forecast's daily probability grids as a Cloud-Optimized GeoTIFF",
-    responses={200: {"content": {_TIFF: {}}}},
+    responses={200: {"content": {_TIFF: {}}}, 206: {"description": "Partial content (Range)"}},
 )
-async def get_probability_tif(job_id: str, manager: ManagerDep, caller: ReaderDep) -> Response:
+async def get_probability_tif(
+    request: Request, job_id: str, manager: ManagerDep, spool: SpoolDep, caller: ReaderDep
+) -> Response:
     """One float32 band per forecast day (band k = day k, tagged ``day``), the
     probability of blight on the field's grid in the district's UTM zone. 409 while
     the job is not done; 404 for a comparison job (it has no grids) and to other keys."""
@@ -203,7 +209,10 @@ async def get_probability_tif(job_id: str, manager: ManagerDep, caller: ReaderDe
         "start": str(job.output.result.get("start")),
         "threshold": str(job.output.result.get("threshold")),
     }
-    data = await run_in_threadpool(probability_cog, grids, range(1, len(grids) + 1), tags)
-    disposition = f'attachment; filename="forecast-{job.id}-probability.tif"'
-    headers = {"Content-Disposition": disposition, "ETag": f'"forecast-{job.id}"'}
-    return Response(data, media_type=_TIFF, headers=headers)
+    etag = f'"forecast-{job.id}"'
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        raise NotModified(etag)
+    produce = partial(probability_cog, grids, range(1, len(grids) + 1), tags)
+    path = await spool.path("forecasts", f"{job.id}.tif", produce)
+    name = f"forecast-{job.id}-probability.tif"
+    return file_response(request, path, media_type=_TIFF, etag=etag, filename=name)

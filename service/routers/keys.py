@@ -1,30 +1,57 @@
-"""API key management, for admins."""
+"""Administration: API keys, and the audit log of deletions (admins only)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, StringConstraints
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from geo.layer import TOWER_ID_PATTERN
+from geo.observations import Source
 from service.auth import Permission, Role, create_key
 from service.body import parse_json, read_json_body
 from service.deps import StateDep, require
+from service.errors import FieldError, InvalidContent
 from service.openapi_docs import json_body
 from service.schemas.geojson import StrictModel
+from service.store import KeyRecord
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["keys"], dependencies=[Depends(require(Permission.MANAGE_KEYS))])
 
 
+MAX_SCOPED_TOWERS = 1000
+
+
+class KeyScopes(StrictModel):
+    """What a sensor key may report: only these sources, only about these towers.
+
+    A member left out (or null) does not restrict. With ``tower_ids``, every
+    observation must name one of them in ``tower_id``.
+    """
+
+    sources: Annotated[list[Source], Field(min_length=1, max_length=len(Source))] | None = None
+    tower_ids: (
+        Annotated[
+            list[Annotated[str, StringConstraints(pattern=TOWER_ID_PATTERN)]],
+            Field(min_length=1, max_length=MAX_SCOPED_TOWERS),
+        ]
+        | None
+    ) = None
+
+
 class KeyCreateIn(StrictModel):
-    """A new key's role and an optional label (who or what holds it)."""
+    """A new key's role, an optional label (who or what holds it), and, for sensor
+    keys, optional scopes."""
 
     role: Role
     label: Annotated[str, StringConstraints(max_length=200)] = ""
+    scopes: KeyScopes | None = None
 
 
 class KeyPublic(BaseModel):
@@ -35,6 +62,7 @@ class KeyPublic(BaseModel):
     label: str
     created_at: datetime
     revoked: bool
+    scopes: KeyScopes | None = None
 
 
 class KeyCreated(KeyPublic):
@@ -53,7 +81,20 @@ class KeyCreated(KeyPublic):
 async def post_key(request: Request, state: StateDep) -> KeyCreated:
     """Create a key for a role; the key is in this answer and nowhere else."""
     wanted = parse_json(KeyCreateIn, await read_json_body(request))
-    key, record = await run_in_threadpool(create_key, state.store, wanted.role, wanted.label)
+    if wanted.scopes is not None and wanted.role is not Role.SENSOR:
+        reason = "only sensor keys can be scoped to sources and towers"
+        raise InvalidContent(reason, [FieldError("scopes", reason)])
+    scopes = wanted.scopes or KeyScopes()
+    key, record = await run_in_threadpool(
+        partial(
+            create_key,
+            state.store,
+            wanted.role,
+            wanted.label,
+            sources=None if scopes.sources is None else [s.value for s in scopes.sources],
+            tower_ids=scopes.tower_ids,
+        )
+    )
     return KeyCreated(key=key, **_public(record).model_dump())
 
 
@@ -70,5 +111,42 @@ async def revoke_key(key_id: str, state: StateDep) -> Response:
     return Response(status_code=204)
 
 
-def _public(record: object) -> KeyPublic:
-    return KeyPublic.model_validate(record, from_attributes=True)
+def _public(record: KeyRecord) -> KeyPublic:
+    scoped = record.sources is not None or record.tower_ids is not None
+    return KeyPublic(
+        key_id=record.key_id,
+        role=Role(record.role),
+        label=record.label,
+        created_at=record.created_at,
+        revoked=record.revoked,
+        scopes=KeyScopes.model_validate(
+            {
+                "sources": None if record.sources is None else list(record.sources),
+                "tower_ids": None if record.tower_ids is None else list(record.tower_ids),
+            },
+            strict=False,
+        )
+        if scoped
+        else None,
+    )
+
+
+class AuditPublic(BaseModel):
+    """One audit record: who (key id), when, what action on which record, and details
+    (for a deletion: the deleted feature and its digest)."""
+
+    seq: int
+    at: datetime
+    key_id: str | None
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+@router.get("/audit", response_model=list[AuditPublic], summary="The audit log, newest first")
+async def audit_log(
+    state: StateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditPublic]:
+    """The newest ``limit`` audit records (deleted observations and towers), newest first."""
+    records = await run_in_threadpool(state.store.audit_log, limit)
+    return [AuditPublic.model_validate(r, from_attributes=True) for r in records]

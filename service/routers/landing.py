@@ -1,14 +1,12 @@
-"""Landing page, conformance declaration, API definition and health."""
+"""Landing page, conformance declaration and API definition (health: service.health)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from service.deps import StateDep
 from service.ogc import HTML, JSON, OPENAPI_JSON, absolute, link
 from service.openapi30 import to_openapi30
 from service.responses import json_response
@@ -56,16 +54,3 @@ def api_definition(request: Request) -> Response:
     """The OpenAPI document in version 3.0, as OGC API clients expect."""
     doc = to_openapi30(request.app.openapi())
     return json_response(doc, media_type=OPENAPI_JSON)
-
-
-@router.get("/healthz", summary="Health")
-async def healthz(state: StateDep) -> dict[str, Any]:
-    """Status, store and counts; answers 200 only when the store answers."""
-    counts = await run_in_threadpool(state.store.counts)
-    version = await run_in_threadpool(state.store.data_version)
-    return {
-        "status": "ok",
-        "store": state.store.describe(),
-        "counts": counts,
-        "data_version": version,
-    }

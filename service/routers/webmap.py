@@ -1,34 +1,25 @@
 """``/map``: the planners' live web map (MapLibre GL JS, updated from ``/ws/overlays``).
 
-MapLibre GL JS comes from npm (``make install`` runs ``npm ci``) and its ``dist`` files
-are served under ``/vendor/maplibre-gl``, like three.js for ``/ar-preview``: no CDN, no
-external basemap, the page works with no internet. Only the files the page needs are
-served, each with its media type (browsers refuse a module script served as anything
-but JavaScript).
+MapLibre GL JS comes from npm and is served under ``/vendor/maplibre-gl`` by
+:mod:`service.vendor` (from the wheel, or ``node_modules`` in a source tree), like
+three.js for ``/ar-preview``: no CDN, no external basemap, the page works with no
+internet. The page's own files are served each with its media type (browsers refuse
+a module script served as anything but JavaScript).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 
 from service.errors import ResourceNotFound
-from service.routers.preview import STATIC_DIR, VendorMissing
+from service.routers.preview import STATIC_DIR
+from service.vendor import vendor_files
 
-__all__ = ["MAPLIBRE_FILES", "PAGE_FILES", "install"]
-
-MAPLIBRE_FILES: dict[str, str] = {
-    "maplibre-gl.mjs": "text/javascript",
-    "maplibre-gl-worker.mjs": "text/javascript",
-    "maplibre-gl.css": "text/css",
-    "maplibre-gl.mjs.map": "application/json",
-    "maplibre-gl-worker.mjs.map": "application/json",
-}
-"""The MapLibre ``dist`` files served, with their media types."""
+__all__ = ["PAGE_FILES", "install"]
 
 PAGE_FILES: dict[str, str] = {
     "map.js": "text/javascript",
@@ -39,22 +30,14 @@ PAGE_FILES: dict[str, str] = {
 """The page's own script modules and style sheet (``service/static/map*``)."""
 
 
-class MapLibreMissing(VendorMissing):
-    """MapLibre GL JS was not installed (``npm ci`` not run)."""
-
-    title = "MapLibre GL JS missing"
-
-
-def install(app: FastAPI, vendor_dir: Path) -> None:
-    """Add ``/map``, its script and style sheet, and the vendored MapLibre to ``app``."""
+def install(app: FastAPI) -> None:
+    """Add ``/map`` and its script and style sheet to ``app``."""
     router = APIRouter(tags=["map"])
-    dist = vendor_dir / "maplibre-gl" / "dist"
 
     @router.get("/map", summary="The planners' live map (browser)", response_class=HTMLResponse)
-    def page() -> FileResponse:
+    def page(request: Request) -> FileResponse:
         """The live map; the viewer key for the overlay stream goes in ``#key=``."""
-        if not (dist / "maplibre-gl.mjs").is_file():
-            raise MapLibreMissing("MapLibre GL JS is not installed here: run `make install`")
+        vendor_files(request).require("maplibre-gl")
         return FileResponse(STATIC_DIR / "map.html", media_type="text/html")
 
     @router.get("/map/{name}", include_in_schema=False)
@@ -62,12 +45,5 @@ def install(app: FastAPI, vendor_dir: Path) -> None:
         if name not in PAGE_FILES:
             raise ResourceNotFound("no such file of the map page")
         return FileResponse(STATIC_DIR / name, media_type=PAGE_FILES[name])
-
-    @router.get("/vendor/maplibre-gl/{name}", include_in_schema=False)
-    def vendored(name: Annotated[str, PathParam(max_length=64)]) -> FileResponse:
-        path = dist / name
-        if name not in MAPLIBRE_FILES or not path.is_file():
-            raise ResourceNotFound("no such MapLibre GL JS file here")
-        return FileResponse(path, media_type=MAPLIBRE_FILES[name])
 
     app.include_router(router)

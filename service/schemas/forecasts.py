@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 
 from geo.treatments import MAX_DOSE_L_PER_M2
 from service.schemas.geojson import StrictModel
-from service.schemas.treatments import Ring
+from service.schemas.treatments import Rings
 
 __all__ = ["CompareIn", "ForecastIn", "PlannedTreatmentIn", "PolygonIn", "ScenarioIn"]
 
@@ -20,7 +20,7 @@ class PolygonIn(StrictModel):
     """A GeoJSON Polygon in lon/lat."""
 
     type: Literal["Polygon"]
-    coordinates: Annotated[list[Ring], Field(min_length=1)]
+    coordinates: Rings
 
 
 class PlannedTreatmentIn(StrictModel):

@@ -7,7 +7,25 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-__all__ = ["Position", "StrictModel", "check_position"]
+__all__ = [
+    "MAX_HEIGHT_M",
+    "MAX_RINGS",
+    "MAX_RING_POSITIONS",
+    "MIN_HEIGHT_M",
+    "Bbox",
+    "Position",
+    "StrictModel",
+    "check_position",
+]
+
+#: Plausible heights above the WGS84 ellipsoid of a position's third number, metres
+#: (the Dead Sea shore is about -430 m, Everest's summit 8,849 m), as for tower bases.
+MIN_HEIGHT_M = -500.0
+MAX_HEIGHT_M = 9000.0
+#: Most positions in one linear ring, and most rings in one polygon (or polygons in a
+#: multipolygon): a footprint or a sprayed area never needs more.
+MAX_RING_POSITIONS = 10_000
+MAX_RINGS = 100
 
 
 class StrictModel(BaseModel):
@@ -36,7 +54,14 @@ def check_position(position: list[float]) -> list[float]:
     if not -90.0 <= lat <= 90.0:
         hint = " (are longitude and latitude swapped?)" if -90 <= lon <= 90 else ""
         raise ValueError(f"latitude (second number) must be within [-90, 90]{hint}")
+    if len(position) == 3 and not MIN_HEIGHT_M <= position[2] <= MAX_HEIGHT_M:
+        raise ValueError(
+            f"height (third number) must be within [{MIN_HEIGHT_M:g}, {MAX_HEIGHT_M:g}] m "
+            "above the WGS84 ellipsoid"
+        )
     return position
 
 
 Position = Annotated[list[float], Field(min_length=2, max_length=3), AfterValidator(check_position)]
+Bbox = Annotated[list[float], Field(min_length=4, max_length=6)]
+"""A GeoJSON ``bbox`` member: 4 numbers (2D) or 6 (3D); longer arrays are refused."""

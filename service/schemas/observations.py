@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from geo.layer import TOWER_ID_PATTERN
 from geo.observations import Observation, Source
-from service.schemas.geojson import Position, StrictModel
+from service.schemas.geojson import Bbox, Position, StrictModel
+from service.schemas.times import UtcDatetime
 
 __all__ = [
     "MAX_FEATURES_PER_REQUEST",
     "IngestOut",
     "ObservationCollectionIn",
     "ObservationFeatureIn",
+    "ObservationId",
 ]
 
 MAX_FEATURES_PER_REQUEST = 10_000
@@ -30,13 +32,13 @@ class PointIn(StrictModel):
 
     type: Literal["Point"]
     coordinates: Position
-    bbox: list[float] | None = None
+    bbox: Bbox | None = None
 
 
 class ObservationPropertiesIn(StrictModel):
     """What an observation says; unknown properties are refused."""
 
-    observed_at: AwareDatetime = Field(description="RFC 3339 with a timezone; stored as UTC.")
+    observed_at: UtcDatetime = Field(description="RFC 3339 with a timezone; stored as UTC.")
     intensity: Fraction = Field(description="Blight severity in [0, 1].")
     source: Source
     confidence: Fraction | None = None
@@ -52,7 +54,7 @@ class ObservationFeatureIn(StrictModel):
     id: ObservationId | Annotated[int, Field(ge=0)]
     geometry: PointIn
     properties: ObservationPropertiesIn
-    bbox: list[float] | None = None
+    bbox: Bbox | None = None
 
     def to_observation(self) -> Observation:
         """The domain object."""
@@ -78,7 +80,7 @@ class ObservationCollectionIn(StrictModel):
 
     type: Literal["FeatureCollection"]
     features: list[ObservationFeatureIn] = Field(max_length=MAX_FEATURES_PER_REQUEST)
-    bbox: list[float] | None = None
+    bbox: Bbox | None = None
 
 
 class IngestOut(BaseModel):

@@ -9,12 +9,14 @@ from pydantic import Field, StringConstraints
 
 from geo.errors import InvalidGeometry, InvalidTower
 from geo.layer import TOWER_ID_PATTERN, Tier, Tower
-from service.schemas.geojson import Position, StrictModel
+from service.schemas.geojson import Bbox, Position, StrictModel
+from service.schemas.treatments import Rings
 
 __all__ = ["TowerFeatureIn"]
 
 TowerId = Annotated[str, StringConstraints(pattern=TOWER_ID_PATTERN)]
 _SCALAR = (str, int, float, bool, type(None))
+MAX_EXTRA_PROPERTIES = 100
 
 
 class TierIn(StrictModel):
@@ -37,8 +39,13 @@ class TowerPropertiesIn(StrictModel):
     tiers: list[TierIn] = Field(min_length=1, max_length=200)
 
     def extra_properties(self) -> dict[str, Any]:
-        """Members beyond the fixed names; only JSON scalars are accepted."""
+        """Members beyond the fixed names (at most :data:`MAX_EXTRA_PROPERTIES`); only
+        JSON scalars are accepted."""
         extra = dict(self.model_extra or {})
+        if len(extra) > MAX_EXTRA_PROPERTIES:
+            raise InvalidTower(
+                f"at most {MAX_EXTRA_PROPERTIES} extra tower properties are kept", "properties"
+            )
         for key, value in extra.items():
             if not isinstance(value, _SCALAR) or (isinstance(value, float) and value != value):
                 raise InvalidTower(
@@ -52,8 +59,8 @@ class GeometryIn(StrictModel):
     """A Point or a Polygon footprint."""
 
     type: Literal["Point", "Polygon"]
-    coordinates: Position | list[Annotated[list[Position], Field(min_length=4)]]
-    bbox: list[float] | None = None
+    coordinates: Position | Rings
+    bbox: Bbox | None = None
 
 
 class TowerFeatureIn(StrictModel):
@@ -63,10 +70,15 @@ class TowerFeatureIn(StrictModel):
     id: TowerId
     geometry: GeometryIn
     properties: TowerPropertiesIn
-    bbox: list[float] | None = None
+    bbox: Bbox | None = None
 
     def to_tower(self) -> Tower:
-        """The domain object; raises :class:`geo.errors.GeoError` on inconsistent content."""
+        """The domain object; raises :class:`geo.errors.GeoError` on inconsistent content.
+
+        A Point is the tower's centre: the tower gets a circular footprint of
+        :data:`geo.layer.DEFAULT_FOOTPRINT_RADIUS_M`, as the store keeps it, so the
+        answer, the collection and the GeoPackage all hold Polygons.
+        """
         geom_json = self.geometry.model_dump(exclude={"bbox"})
         shape_ok = (self.geometry.type == "Point") == (
             bool(geom_json["coordinates"]) and isinstance(geom_json["coordinates"][0], float)
@@ -91,4 +103,4 @@ class TowerFeatureIn(StrictModel):
             height_m=p.height_m,
             tiers=tuple(Tier(t.level, t.height_m, t.crop) for t in p.tiers),
             extra=p.extra_properties(),
-        )
+        ).with_polygon_footprint()

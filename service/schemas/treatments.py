@@ -6,23 +6,31 @@ from datetime import UTC
 from typing import Annotated, Literal
 
 import shapely.geometry
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from geo.errors import InvalidGeometry
 from geo.treatments import MAX_DOSE_L_PER_M2, Treatment
-from service.schemas.geojson import Position, StrictModel
+from service.schemas.geojson import (
+    MAX_RING_POSITIONS,
+    MAX_RINGS,
+    Bbox,
+    Position,
+    StrictModel,
+)
+from service.schemas.times import UtcDatetime
 
 __all__ = ["TreatmentFeatureIn"]
 
-Ring = Annotated[list[Position], Field(min_length=4)]
+Ring = Annotated[list[Position], Field(min_length=4, max_length=MAX_RING_POSITIONS)]
+Rings = Annotated[list[Ring], Field(min_length=1, max_length=MAX_RINGS)]
 
 
 class AreaIn(StrictModel):
     """A Polygon or MultiPolygon in lon/lat."""
 
     type: Literal["Polygon", "MultiPolygon"]
-    coordinates: list[Ring] | list[list[Ring]]
-    bbox: list[float] | None = None
+    coordinates: Rings | Annotated[list[Rings], Field(min_length=1, max_length=MAX_RINGS)]
+    bbox: Bbox | None = None
 
 
 class TreatmentPropertiesIn(StrictModel):
@@ -30,7 +38,7 @@ class TreatmentPropertiesIn(StrictModel):
 
     strain: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     dose_l_per_m2: float = Field(gt=0, le=MAX_DOSE_L_PER_M2, description="Litres per m².")
-    applied_at: AwareDatetime
+    applied_at: UtcDatetime
     zone_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     notes: Annotated[str, StringConstraints(max_length=2000)] = ""
 
@@ -43,7 +51,7 @@ class TreatmentFeatureIn(StrictModel):
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     geometry: AreaIn | None
     properties: TreatmentPropertiesIn
-    bbox: list[float] | None = None
+    bbox: Bbox | None = None
 
     def to_treatment(self, zone_area: shapely.geometry.base.BaseGeometry | None) -> Treatment:
         """The domain object; ``zone_area`` stands in for a null geometry."""

@@ -2,6 +2,8 @@
 
 from service.store.base import (
     AlreadyExists,
+    AuditRecord,
+    ConflictingObservations,
     IngestResult,
     KeyRecord,
     NotFound,
@@ -13,6 +15,8 @@ from service.store.base import (
 
 __all__ = [
     "AlreadyExists",
+    "AuditRecord",
+    "ConflictingObservations",
     "IngestResult",
     "KeyRecord",
     "NotFound",

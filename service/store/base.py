@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from geo.layer import Tower
 from geo.observations import Observation
@@ -20,6 +21,8 @@ from geo.treatments import Treatment
 
 __all__ = [
     "AlreadyExists",
+    "AuditRecord",
+    "ConflictingObservations",
     "IngestResult",
     "KeyRecord",
     "NotFound",
@@ -40,6 +43,18 @@ class NotFound(StoreError):
 
 class AlreadyExists(StoreError):
     """A record with that identifier already exists."""
+
+
+class ConflictingObservations(AlreadyExists):
+    """Ids already stored with other content; nothing of the batch was written.
+
+    ``conflicts`` holds ``(index in the batch, digest of the stored observation)``
+    (see :func:`geo.observations.observation_digest`).
+    """
+
+    def __init__(self, conflicts: Sequence[tuple[int, str]]) -> None:
+        super().__init__(f"{len(conflicts)} observation id(s) already stored with other content")
+        self.conflicts = list(conflicts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +99,21 @@ class KeyRecord:
     created_at: datetime
     label: str = ""
     revoked: bool = False
+    #: Scopes of a sensor key: the only sources / towers it may report; None: any.
+    sources: tuple[str, ...] | None = None
+    tower_ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """Who (key id; ``None`` for the command line) did what to which record, when."""
+
+    seq: int
+    at: datetime
+    key_id: str | None
+    action: str
+    target: str
+    detail: dict[str, Any]
 
 
 class Store(ABC):
@@ -122,27 +152,45 @@ class Store(ABC):
         """One tower or ``None``."""
 
     @abstractmethod
-    def create_tower(self, tower: Tower) -> None:
-        """Insert a new tower; raises :class:`AlreadyExists` if its id is taken."""
+    def create_tower(self, tower: Tower, key_id: str | None = None) -> None:
+        """Insert a new tower; raises :class:`AlreadyExists` if its id is taken.
+
+        ``key_id`` (in every write method) is the id of the API key that writes, kept
+        with the row as its provenance; ``None`` for local tools (command line, demo).
+        """
 
     @abstractmethod
-    def replace_tower(self, tower: Tower) -> None:
+    def replace_tower(self, tower: Tower, key_id: str | None = None) -> None:
         """Replace an existing tower; raises :class:`NotFound` if it does not exist."""
 
     @abstractmethod
-    def delete_tower(self, tower_id: str) -> None:
-        """Delete a tower; raises :class:`NotFound` if it does not exist."""
+    def delete_tower(self, tower_id: str, key_id: str | None = None) -> None:
+        """Delete a tower, recording who did it in the audit log.
+
+        Raises :class:`NotFound` if it does not exist.
+        """
 
     @abstractmethod
-    def upsert_towers(self, towers: Sequence[Tower]) -> tuple[int, int]:
+    def upsert_towers(self, towers: Sequence[Tower], key_id: str | None = None) -> tuple[int, int]:
         """Insert or replace many towers in one transaction; returns (created, replaced)."""
 
     # -- observations ------------------------------------------------------
     @abstractmethod
-    def add_observations(self, observations: Sequence[Observation]) -> IngestResult:
+    def add_observations(
+        self, observations: Sequence[Observation], key_id: str | None = None
+    ) -> IngestResult:
         """Insert observations whose ids are not yet stored, in one durable transaction.
 
-        Ids already present are counted as ``known`` and left untouched.
+        Ids already stored with the same content are counted as ``known`` and left
+        untouched; an id stored (or repeated in the batch) with other content raises
+        :class:`ConflictingObservations` and nothing is written.
+        """
+
+    @abstractmethod
+    def delete_observation(self, observation_id: str, key_id: str | None) -> Observation:
+        """Delete one observation and record who did it in the audit log.
+
+        Returns the deleted observation; raises :class:`NotFound` if there is none.
         """
 
     @abstractmethod
@@ -157,9 +205,13 @@ class Store(ABC):
     def latest_observation_time(self) -> datetime | None:
         """``observed_at`` of the newest observation, or ``None`` when there is none."""
 
+    @abstractmethod
+    def observation_time_range(self) -> tuple[datetime, datetime] | None:
+        """``observed_at`` of the oldest and the newest observation, or ``None``."""
+
     # -- treatments --------------------------------------------------------
     @abstractmethod
-    def add_treatment(self, treatment: Treatment) -> None:
+    def add_treatment(self, treatment: Treatment, key_id: str | None = None) -> None:
         """Record an applied treatment; raises :class:`AlreadyExists` if its id is taken."""
 
     @abstractmethod
@@ -169,6 +221,18 @@ class Store(ABC):
     @abstractmethod
     def list_treatments(self) -> list[Treatment]:
         """Every treatment, ordered by ``applied_at`` then id."""
+
+    # -- provenance and audit ----------------------------------------------
+    @abstractmethod
+    def written_by(self, layer: str, feature_id: str) -> str | None:
+        """Key id that wrote a ``towers``/``observations``/``treatments`` row, if recorded.
+
+        Raises :class:`NotFound` if there is no such row.
+        """
+
+    @abstractmethod
+    def audit_log(self, limit: int = 100) -> list[AuditRecord]:
+        """The newest audit records, newest first."""
 
     # -- keys --------------------------------------------------------------
     @abstractmethod

@@ -26,10 +26,11 @@ from types import TracebackType
 from typing import Any
 
 from geo.layer import Tower
-from geo.observations import Observation, format_utc, parse_utc
+from geo.observations import Observation, format_utc, observation_digest, parse_utc
 from geo.treatments import Treatment
 from service.store.base import (
     AlreadyExists,
+    AuditRecord,
     IngestResult,
     KeyRecord,
     NotFound,
@@ -38,9 +39,18 @@ from service.store.base import (
     Store,
 )
 from service.store.gpkg_connections import Connections
+from service.store.gpkg_provenance import (
+    check_known,
+    observation_feature,
+    read_audit,
+    read_writer,
+    tower_feature,
+    write_audit,
+)
 from service.store.gpkg_rows import (
     KEY_COLUMNS,
     OBSERVATION_COLUMNS,
+    OBSERVATION_WRITE_COLUMNS,
     TOWER_COLUMNS,
     TREATMENT_COLUMNS,
     key_from_row,
@@ -55,25 +65,30 @@ from service.store.gpkg_rows import (
 
 __all__ = ["GeoPackageStore"]
 
+# Every feature row also records the key_id of its writer (provenance), written
+# with the row but not part of its content (replacing a tower by an identical one
+# changes nothing, whoever sends it).
 _TOWER_SELECT = f"SELECT {', '.join(TOWER_COLUMNS)} FROM towers"
 _TOWER_INSERT = (
-    f"INSERT INTO towers ({', '.join(TOWER_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(TOWER_COLUMNS))})"
+    f"INSERT INTO towers ({', '.join(TOWER_COLUMNS)}, key_id) "
+    f"VALUES ({', '.join('?' * (len(TOWER_COLUMNS) + 1))})"
 )
 _TOWER_UPDATE = (
-    f"UPDATE towers SET {', '.join(f'{c} = ?' for c in TOWER_COLUMNS[1:])} WHERE tower_id = ?"
+    f"UPDATE towers SET {', '.join(f'{c} = ?' for c in TOWER_COLUMNS[1:])}, key_id = ? "
+    "WHERE tower_id = ?"
 )
 _OBSERVATION_SELECT = f"SELECT {', '.join(f'o.{c}' for c in OBSERVATION_COLUMNS)}"
 _OBSERVATION_INSERT = (
-    f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(OBSERVATION_COLUMNS))}) "
+    f"INSERT INTO observations ({', '.join(OBSERVATION_WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(OBSERVATION_WRITE_COLUMNS))}) "
     "ON CONFLICT (obs_id) DO NOTHING"
 )
 _TREATMENT_SELECT = f"SELECT {', '.join(TREATMENT_COLUMNS)} FROM treatments"
 _TREATMENT_INSERT = (
-    f"INSERT INTO treatments ({', '.join(TREATMENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(TREATMENT_COLUMNS))})"
+    f"INSERT INTO treatments ({', '.join(TREATMENT_COLUMNS)}, key_id) "
+    f"VALUES ({', '.join('?' * (len(TREATMENT_COLUMNS) + 1))})"
 )
+
 _KEY_SELECT = f"SELECT {', '.join(KEY_COLUMNS)} FROM blightmap_keys"
 _NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -89,9 +104,24 @@ _BBOX_WHERE = (
 
 
 def _ceil_to_millisecond(moment: datetime) -> datetime:
-    """The smallest whole millisecond at or after ``moment``."""
+    """The smallest whole millisecond at or after ``moment`` (``datetime.max`` caps it).
+
+    At the very end of year 9999 no whole millisecond follows; then a moment after
+    every storable one is returned, whose formatted text sorts after them all.
+    """
     rest = moment.microsecond % 1000
-    return moment if rest == 0 else moment + timedelta(microseconds=1000 - rest)
+    try:
+        return moment if rest == 0 else moment + timedelta(microseconds=1000 - rest)
+    except OverflowError:
+        return moment
+
+
+def _start_text(moment: datetime) -> str:
+    """The text ``observed_at >= ?`` compares with for an inclusive start."""
+    ceiled = _ceil_to_millisecond(moment)
+    text = format_utc(ceiled)
+    # Only at 9999-12-31T23:59:59.999xxx can the ceiling fail; '~' sorts after 'Z'.
+    return text if ceiled.microsecond % 1000 == 0 else text[:-1] + "~"
 
 
 class GeoPackageStore(Store):
@@ -187,20 +217,20 @@ class GeoPackageStore(Store):
             row = connection.execute(f"{_TOWER_SELECT} WHERE tower_id = ?", (tower_id,)).fetchone()
         return None if row is None else tower_from_row(row)
 
-    def create_tower(self, tower: Tower) -> None:
+    def create_tower(self, tower: Tower, key_id: str | None = None) -> None:
         """Insert a new tower; raises :class:`AlreadyExists` if its id is taken."""
         row = tower_to_row(tower)
         with self._write() as connection:
             if self._stored_tower(connection, tower.id) is not None:
                 raise AlreadyExists(f"tower {tower.id!r} already exists")
-            connection.execute(_TOWER_INSERT, row)
+            connection.execute(_TOWER_INSERT, (*row, key_id))
             self._towers_changed(connection)
 
-    def replace_tower(self, tower: Tower) -> None:
+    def replace_tower(self, tower: Tower, key_id: str | None = None) -> None:
         """Replace an existing tower; raises :class:`NotFound` if it does not exist.
 
         Replacing a tower by an identical one changes nothing (not even
-        :meth:`data_version`).
+        :meth:`data_version` or the recorded writer).
         """
         row = tower_to_row(tower)
         with self._write() as connection:
@@ -208,18 +238,29 @@ class GeoPackageStore(Store):
             if stored is None:
                 raise NotFound(f"tower {tower.id!r} does not exist")
             if stored != row:
-                connection.execute(_TOWER_UPDATE, (*row[1:], tower.id))
+                connection.execute(_TOWER_UPDATE, (*row[1:], key_id, tower.id))
                 self._towers_changed(connection)
 
-    def delete_tower(self, tower_id: str) -> None:
-        """Delete a tower; raises :class:`NotFound` if it does not exist."""
+    def delete_tower(self, tower_id: str, key_id: str | None = None) -> None:
+        """Delete a tower, with an audit record (who, when, the deleted tower).
+
+        Raises :class:`NotFound` if it does not exist.
+        """
         with self._write() as connection:
-            cursor = connection.execute("DELETE FROM towers WHERE tower_id = ?", (tower_id,))
-            if cursor.rowcount == 0:
+            row = connection.execute(f"{_TOWER_SELECT} WHERE tower_id = ?", (tower_id,)).fetchone()
+            if row is None:
                 raise NotFound(f"tower {tower_id!r} does not exist")
+            connection.execute("DELETE FROM towers WHERE tower_id = ?", (tower_id,))
+            write_audit(
+                connection,
+                key_id,
+                "delete",
+                f"towers/{tower_id}",
+                tower_feature(tower_from_row(row)),
+            )
             self._towers_changed(connection)
 
-    def upsert_towers(self, towers: Sequence[Tower]) -> tuple[int, int]:
+    def upsert_towers(self, towers: Sequence[Tower], key_id: str | None = None) -> tuple[int, int]:
         """Insert or replace many towers in one transaction; returns (created, replaced).
 
         A tower identical to the stored one counts as replaced but changes nothing.
@@ -231,13 +272,13 @@ class GeoPackageStore(Store):
             for row in rows:
                 stored = self._stored_tower(connection, row[0])
                 if stored is None:
-                    connection.execute(_TOWER_INSERT, row)
+                    connection.execute(_TOWER_INSERT, (*row, key_id))
                     created += 1
                     changed = True
                 else:
                     replaced += 1
                     if stored != row:
-                        connection.execute(_TOWER_UPDATE, (*row[1:], row[0]))
+                        connection.execute(_TOWER_UPDATE, (*row[1:], key_id, row[0]))
                         changed = True
             if changed:
                 self._towers_changed(connection)
@@ -259,19 +300,26 @@ class GeoPackageStore(Store):
         self._bump_data_version(connection, towers=True)
 
     # -- observations ------------------------------------------------------
-    def add_observations(self, observations: Sequence[Observation]) -> IngestResult:
+    def add_observations(
+        self, observations: Sequence[Observation], key_id: str | None = None
+    ) -> IngestResult:
         """Insert the observations whose ids are not yet stored, in one transaction.
 
-        Ids already stored (or repeated within ``observations``) count as ``known``
-        and are left untouched. ``received_at`` is set to the current time.
+        Ids already stored (or repeated within ``observations``) with the same
+        content (:func:`~geo.observations.observation_digest`) count as ``known``
+        and are left untouched; with other content they raise
+        :class:`ConflictingObservations` and nothing is written. ``received_at`` is
+        set to the current time, ``key_id`` records the writer.
         """
         if not observations:
             return IngestResult(new=0, known=0)
-        rows = observation_rows(observations, format_utc(datetime.now(UTC)))
+        rows = observation_rows(observations, format_utc(datetime.now(UTC)), key_id)
         lons = [o.lon for o in observations]
         lats = [o.lat for o in observations]
         with self._write() as connection:
             new = connection.executemany(_OBSERVATION_INSERT, rows).rowcount
+            if new < len(rows):
+                check_known(connection, observations)
             if new:
                 # Extends the extent by the whole batch: a superset when some ids were
                 # known, which the informative gpkg_contents extent allows.
@@ -287,16 +335,70 @@ class GeoPackageStore(Store):
                 self._bump_data_version(connection)
         return IngestResult(new=new, known=len(rows) - new)
 
+    def delete_observation(self, observation_id: str, key_id: str | None) -> Observation:
+        """Delete one observation, with an audit record of who deleted what and when.
+
+        The audit record's ``detail`` holds the deleted feature and its digest, so the
+        deletion can be checked and undone. Raises :class:`NotFound` if there is none.
+        """
+        with self._write() as connection:
+            rows = connection.execute(
+                f"{_OBSERVATION_SELECT} FROM observations AS o WHERE o.obs_id = ?",
+                (observation_id,),
+            ).fetchall()
+            if not rows:
+                raise NotFound(f"observation {observation_id!r} does not exist")
+            (deleted,) = observations_from_rows(rows)
+            connection.execute("DELETE FROM observations WHERE obs_id = ?", (observation_id,))
+            write_audit(
+                connection,
+                key_id,
+                "delete",
+                f"observations/{observation_id}",
+                {"feature": observation_feature(deleted), "digest": observation_digest(deleted)},
+            )
+            connection.execute(
+                f"UPDATE gpkg_contents SET last_change = {_NOW_SQL} "
+                "WHERE table_name = 'observations'"
+            )
+            self._bump_data_version(connection)
+        return deleted
+
+    def audit_log(self, limit: int = 100) -> list[AuditRecord]:
+        """The newest ``limit`` audit records, newest first."""
+        with self._read() as connection:
+            return read_audit(connection, limit)
+
+    def written_by(self, layer: str, feature_id: str) -> str | None:
+        """Key id that wrote a row of ``towers``, ``observations`` or ``treatments``.
+
+        Raises
+        ------
+        NotFound
+            If the layer has no such row.
+        ValueError
+            If ``layer`` is not one of the three.
+        """
+        with self._read() as connection:
+            return read_writer(connection, layer, feature_id)
+
     def latest_observation_time(self) -> datetime | None:
         """``observed_at`` of the newest observation (the observed_at index answers)."""
         with self._read() as connection:
             (latest,) = connection.execute("SELECT max(observed_at) FROM observations").fetchone()
         return None if latest is None else parse_utc(latest)
 
+    def observation_time_range(self) -> tuple[datetime, datetime] | None:
+        """``observed_at`` of the oldest and the newest observation (index-only reads)."""
+        with self._read() as connection:
+            (first,) = connection.execute("SELECT min(observed_at) FROM observations").fetchone()
+            (last,) = connection.execute("SELECT max(observed_at) FROM observations").fetchone()
+        return None if first is None else (parse_utc(first), parse_utc(last))
+
     # -- treatments --------------------------------------------------------
-    def add_treatment(self, treatment: Treatment) -> None:
+    def add_treatment(self, treatment: Treatment, key_id: str | None = None) -> None:
         """Record a treatment; raises :class:`AlreadyExists` if its id is taken."""
-        row = treatment_to_row(treatment, format_utc(datetime.now(UTC)))
+        row = (*treatment_to_row(treatment, format_utc(datetime.now(UTC))), key_id)
         with self._write() as connection:
             taken = connection.execute(
                 "SELECT 1 FROM treatments WHERE treatment_id = ?", (treatment.id,)
@@ -375,7 +477,7 @@ class GeoPackageStore(Store):
             params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
         if query.start is not None:
             conditions.append("o.observed_at >= :start")
-            params["start"] = format_utc(_ceil_to_millisecond(query.start))
+            params["start"] = _start_text(query.start)
         if query.end is not None:
             conditions.append("o.observed_at <= :end")
             params["end"] = format_utc(query.end)

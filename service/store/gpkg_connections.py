@@ -35,6 +35,7 @@ from pathlib import Path
 
 from service.store.base import StoreError
 from service.store.gpkg_geometry import register_sql_functions
+from service.store.gpkg_rows import polygon_tower_footprints
 from service.store.gpkg_schema import FileKind, create_schema, inspect_file, migrate
 
 __all__ = ["BUSY_TIMEOUT_S", "Connections"]
@@ -150,6 +151,7 @@ class Connections:
             if kind is FileKind.EMPTY:
                 create_schema(connection)
             elif kind is FileKind.OUTDATED:
+                polygon_tower_footprints(connection)
                 migrate(connection)
             connection.execute("COMMIT")
         finally:

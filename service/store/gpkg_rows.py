@@ -10,14 +10,13 @@ millisecond precision, as :func:`geo.observations.format_utc` does.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import shapely
-
 from geo.errors import GeoError
-from geo.layer import Tier, Tower
+from geo.layer import Tier, Tower, point_footprint
 from geo.observations import Observation, Source, format_utc, parse_utc
 from geo.treatments import Treatment
 from service.store.base import KeyRecord, StoreError
@@ -32,12 +31,14 @@ from service.store.gpkg_schema import SRS_ID
 __all__ = [
     "KEY_COLUMNS",
     "OBSERVATION_COLUMNS",
+    "OBSERVATION_WRITE_COLUMNS",
     "TOWER_COLUMNS",
     "TREATMENT_COLUMNS",
     "key_from_row",
     "key_to_row",
     "observation_rows",
     "observations_from_rows",
+    "polygon_tower_footprints",
     "tower_from_row",
     "tower_to_row",
     "treatment_from_row",
@@ -68,6 +69,8 @@ OBSERVATION_COLUMNS = (
     "received_at",
     "geom",
 )
+#: What :func:`observation_rows` returns: the columns read back, and the writer's key id.
+OBSERVATION_WRITE_COLUMNS = (*OBSERVATION_COLUMNS, "key_id")
 TREATMENT_COLUMNS = (
     "treatment_id",
     "strain",
@@ -78,7 +81,7 @@ TREATMENT_COLUMNS = (
     "recorded_at",
     "geom",
 )
-KEY_COLUMNS = ("key_id", "role", "digest_hex", "label", "created_at", "revoked")
+KEY_COLUMNS = ("key_id", "role", "digest_hex", "label", "created_at", "revoked", "scopes")
 
 
 def _json(value: Any, what: str) -> str:
@@ -91,7 +94,9 @@ def _json(value: Any, what: str) -> str:
 def tower_to_row(tower: Tower) -> tuple[Any, ...]:
     """The values of :data:`TOWER_COLUMNS` for ``tower``.
 
-    The footprint is written 2D (the layer declares z=0).
+    The footprint is written 2D (the layer declares z=0) and as a Polygon (the layer
+    declares POLYGON): a Point footprint becomes the circle of
+    :meth:`geo.layer.Tower.with_polygon_footprint`.
 
     Raises
     ------
@@ -107,8 +112,24 @@ def tower_to_row(tower: Tower) -> tuple[Any, ...]:
         len(tower.tiers),
         _json([tier.to_dict() for tier in tower.tiers], "tiers"),
         _json(dict(tower.extra), "extra"),
-        encode_geometry(tower.footprint_wgs84, SRS_ID, output_dimension=2),
+        encode_geometry(tower.with_polygon_footprint().footprint_wgs84, SRS_ID, output_dimension=2),
     )
+
+
+def polygon_tower_footprints(connection: sqlite3.Connection) -> int:
+    """Rewrite the Point footprints an older store holds as circles
+    (:func:`geo.layer.point_footprint`), so the towers layer is POLYGON only.
+
+    Runs inside the caller's write transaction; returns how many rows changed.
+    """
+    changed = 0
+    for fid, blob in connection.execute("SELECT fid, geom FROM towers").fetchall():
+        footprint = decode_geometry(blob)
+        if footprint.geom_type == "Point":
+            polygon = encode_geometry(point_footprint(footprint), SRS_ID, output_dimension=2)
+            connection.execute("UPDATE towers SET geom = ? WHERE fid = ?", (polygon, fid))
+            changed += 1
+    return changed
 
 
 def tower_from_row(row: Sequence[Any]) -> Tower:
@@ -139,9 +160,9 @@ def tower_from_row(row: Sequence[Any]) -> Tower:
 
 
 def observation_rows(
-    observations: Sequence[Observation], received_at: str
+    observations: Sequence[Observation], received_at: str, key_id: str | None = None
 ) -> list[tuple[Any, ...]]:
-    """The values of :data:`OBSERVATION_COLUMNS` for each observation.
+    """The values of :data:`OBSERVATION_WRITE_COLUMNS` for each observation.
 
     Geometries are encoded in one vectorized pass.
     """
@@ -162,6 +183,7 @@ def observation_rows(
             o.height_ellipsoid_m,
             received_at,
             blob,
+            key_id,
         )
         for o, blob in zip(observations, blobs, strict=True)
     ]
@@ -198,7 +220,12 @@ def observations_from_rows(rows: Sequence[Sequence[Any]]) -> list[Observation]:
 
 
 def key_to_row(record: KeyRecord) -> tuple[Any, ...]:
-    """The values of :data:`KEY_COLUMNS` for ``record``."""
+    """The values of :data:`KEY_COLUMNS` for ``record``; scopes as JSON (NULL: none)."""
+    scopes: dict[str, list[str]] = {}
+    if record.sources is not None:
+        scopes["sources"] = list(record.sources)
+    if record.tower_ids is not None:
+        scopes["tower_ids"] = list(record.tower_ids)
     return (
         record.key_id,
         record.role,
@@ -206,12 +233,18 @@ def key_to_row(record: KeyRecord) -> tuple[Any, ...]:
         record.label,
         format_utc(record.created_at),
         int(record.revoked),
+        _json(scopes, "scopes") if scopes else None,
     )
 
 
 def key_from_row(row: Sequence[Any]) -> KeyRecord:
     """Rebuild a :class:`KeyRecord` from the values of :data:`KEY_COLUMNS`."""
-    key_id, role, digest_hex, label, created_at, revoked = row
+    key_id, role, digest_hex, label, created_at, revoked, scopes_text = row
+    try:
+        scopes = json.loads(scopes_text) if scopes_text else {}
+        sources, tower_ids = scopes.get("sources"), scopes.get("tower_ids")
+    except (ValueError, AttributeError) as exc:
+        raise StoreError(f"stored scopes of key {key_id!r} are not readable") from exc
     return KeyRecord(
         key_id=key_id,
         role=role,
@@ -219,6 +252,8 @@ def key_from_row(row: Sequence[Any]) -> KeyRecord:
         created_at=_parse(created_at),
         label=label or "",
         revoked=bool(revoked),
+        sources=None if sources is None else tuple(str(s) for s in sources),
+        tower_ids=None if tower_ids is None else tuple(str(t) for t in tower_ids),
     )
 
 
@@ -230,10 +265,7 @@ def _parse(text: str) -> datetime:
 
 
 def treatment_to_row(treatment: Treatment, recorded_at: str) -> tuple[Any, ...]:
-    """The values of :data:`TREATMENT_COLUMNS`; a Polygon is stored as a MultiPolygon."""
-    geometry = treatment.geometry_wgs84
-    if geometry.geom_type == "Polygon":
-        geometry = shapely.MultiPolygon([geometry])
+    """The values of :data:`TREATMENT_COLUMNS` (the area is always a MultiPolygon)."""
     return (
         treatment.id,
         treatment.strain,
@@ -242,7 +274,7 @@ def treatment_to_row(treatment: Treatment, recorded_at: str) -> tuple[Any, ...]:
         treatment.zone_id,
         treatment.notes,
         recorded_at,
-        encode_geometry(geometry, SRS_ID, output_dimension=2),
+        encode_geometry(treatment.geometry_wgs84, SRS_ID, output_dimension=2),
     )
 
 

@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from enum import Enum
 
+from service.store.gpkg_repair import repair_timestamps
+
 __all__ = [
     "APPLICATION_ID",
     "LAYERS",
@@ -31,7 +33,10 @@ __all__ = [
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
-SCHEMA_VERSION = 2  # blightmap's own table layout, in blightmap_meta (2: treatments)
+SCHEMA_VERSION = 5  # blightmap's own table layout, in blightmap_meta
+# 2: treatments; 3: timestamps rewritten zero padded (see gpkg_repair);
+# 4: provenance (key_id of the writer on every feature row), key scopes, audit table;
+# 5: POLYGON towers
 SRS_ID = 4326
 
 # Accepted when opening: GeoPackage 1.2 .. 1.4 (GDAL/QGIS may upgrade a file they edit).
@@ -60,12 +65,12 @@ class Layer:
 
 TOWERS = Layer(
     table="towers",
-    geometry_type="GEOMETRY",
+    geometry_type="POLYGON",
     z=0,
-    description="Farm towers: footprints (Point or Polygon) with their tiers",
+    description="Farm towers: footprints (Polygon) with their tiers",
     columns="""
   fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  geom GEOMETRY NOT NULL,
+  geom POLYGON NOT NULL,
   tower_id TEXT NOT NULL UNIQUE,
   name TEXT,
   district TEXT,
@@ -73,7 +78,8 @@ TOWERS = Layer(
   height_m REAL,
   tier_count INTEGER,
   tiers TEXT,
-  extra TEXT""",
+  extra TEXT,
+  key_id TEXT""",
     json_columns=("tiers", "extra"),
 )
 
@@ -94,7 +100,8 @@ OBSERVATIONS = Layer(
   tower_id TEXT,
   tier INTEGER,
   height_ellipsoid_m REAL,
-  received_at DATETIME""",
+  received_at DATETIME,
+  key_id TEXT""",
     indexes=(
         "CREATE INDEX observations_observed_at_idx ON observations (observed_at, obs_id)",
         "CREATE INDEX observations_tower_id_idx ON observations (tower_id, observed_at)",
@@ -115,7 +122,8 @@ TREATMENTS = Layer(
   applied_at DATETIME NOT NULL,
   zone_id TEXT,
   notes TEXT,
-  recorded_at DATETIME""",
+  recorded_at DATETIME,
+  key_id TEXT""",
     indexes=("CREATE INDEX treatments_applied_at_idx ON treatments (applied_at)",),
     since_schema=2,
 )
@@ -223,6 +231,19 @@ _CORE_DDL = (
 )""",
 )
 
+_AUDIT_DDL = """CREATE TABLE blightmap_audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+  at DATETIME NOT NULL,
+  key_id TEXT,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT
+)"""
+
+# Schema 4 on a schema 1-3 file: the provenance columns, key scopes, the audit table.
+# (Layers created by this migration already have key_id.)
+_PROVENANCE_COLUMNS = (("towers", "key_id"), ("observations", "key_id"), ("treatments", "key_id"))
+
 _OWN_DDL = (
     """CREATE TABLE blightmap_meta (
   key TEXT NOT NULL PRIMARY KEY,
@@ -234,8 +255,10 @@ _OWN_DDL = (
   digest_hex TEXT NOT NULL UNIQUE,
   label TEXT NOT NULL DEFAULT '',
   created_at DATETIME NOT NULL,
-  revoked INTEGER NOT NULL DEFAULT 0
+  revoked INTEGER NOT NULL DEFAULT 0,
+  scopes TEXT
 )""",
+    _AUDIT_DDL,
 )
 
 _SCHEMA_EXTENSION = "http://www.geopackage.org/spec/#extension_schema"
@@ -357,6 +380,18 @@ def _create_layer(connection: sqlite3.Connection, layer: Layer) -> None:
     )
 
 
+def _add_provenance(connection: sqlite3.Connection) -> None:
+    """Schema 4: ``key_id`` on the feature tables, ``scopes`` on keys, the audit table.
+
+    Rows written before have ``key_id`` NULL: their writer was not recorded.
+    """
+    for table, column in (*_PROVENANCE_COLUMNS, ("blightmap_keys", "scopes")):
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+    connection.execute(_AUDIT_DDL.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+
+
 class FileKind(Enum):
     """What :func:`inspect_file` found."""
 
@@ -417,14 +452,32 @@ def migrate(connection: sqlite3.Connection) -> None:
     """Bring an :attr:`FileKind.OUTDATED` store up to :data:`SCHEMA_VERSION`.
 
     Runs inside the caller's write transaction; adds the layers introduced since the
-    file's schema version and records the new version.
+    file's schema version, runs the later repairs (3: timestamps zero padded, see
+    :mod:`service.store.gpkg_repair`; a repair that changes rows bumps
+    ``data_version``, so nothing cached for the old content is reused) and records the
+    new version. From schema 5 the towers layer is registered as POLYGON: the caller
+    rewrites stored Point footprints first
+    (:func:`service.store.gpkg_rows.polygon_tower_footprints`).
     """
-    (version,) = connection.execute(
+    (text,) = connection.execute(
         "SELECT value FROM blightmap_meta WHERE key = 'schema_version'"
     ).fetchone()
+    version = int(text)
     for layer in LAYERS:
-        if layer.since_schema > int(version):
+        if layer.since_schema > version:
             _create_layer(connection, layer)
+    if version < 3 and repair_timestamps(connection):
+        connection.execute(
+            "UPDATE blightmap_meta SET value = CAST(value AS INTEGER) + 1 "
+            "WHERE key = 'data_version'"
+        )
+    if version < 4:
+        _add_provenance(connection)
+    if version < 5:
+        connection.execute(
+            "UPDATE gpkg_geometry_columns SET geometry_type_name = ? WHERE table_name = ?",
+            (TOWERS.geometry_type, TOWERS.table),
+        )
     connection.execute(
         "UPDATE blightmap_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
     )

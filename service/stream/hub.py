@@ -492,9 +492,9 @@ class OverlayHub:
         self._detached.pop(stream.epoch, None)
         stream.owner, stream.detached_at = session, None
         session._stream = stream
-        session.push(encode_resumed(stream.epoch, offset))
-        for message in stream.history.after(offset):
-            session.push(message)
+        # one batch: a wake-up that writes at once must not build the pending delta
+        # (and put it in the history) between `resumed` and the replay
+        session.push_all([encode_resumed(stream.epoch, offset), *stream.history.after(offset)])
         self._change_view(stream, view)
         return True
 

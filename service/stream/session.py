@@ -259,6 +259,20 @@ class Session:
         self._ready_bytes += len(message)
         self.note_pending()
 
+    def push_all(self, messages: list[bytes]) -> None:
+        """Queue ``messages`` in order, then wake the adapter once.
+
+        A resume queues ``resumed`` and the replay this way: an adapter that writes
+        from its wake-up callback (the direct frame path) takes them all in one
+        :meth:`outgoing`, before the delta of what changed meanwhile, so offsets
+        only go up and nothing is sent twice.
+        """
+        for message in messages:
+            self._ready.append(message)
+            self._ready_bytes += len(message)
+        if messages:
+            self.note_pending()
+
     def note_pending(self) -> None:
         """Something is waiting: start the stall clock, check limits, wake the adapter."""
         if self._pending_since is None:

@@ -170,6 +170,36 @@ def test_check_tower_custom_limit(district: District) -> None:
         district.check_tower(footprint, "geometry", max_distance_m=5_000.0)
 
 
+def test_span_is_the_longer_side_of_the_hull_bounds() -> None:
+    wide = District.from_towers(
+        [make_tower("a", *BERLIN), make_tower("b", *offset(*BERLIN, 3000.0, 1000.0))]
+    )
+    assert wide.span_m() == pytest.approx(3000.0, rel=0.01)
+    assert wide.span_m(Point(offset(*BERLIN, 0.0, 4000.0))) == pytest.approx(4000.0, rel=0.01)
+    assert District.empty().span_m(Point(*BERLIN)) == 0.0
+
+
+def test_check_tower_refuses_a_tower_that_stretches_the_district(district: District) -> None:
+    far = Point(offset(*BERLIN, 44_000.0, 0.0))  # within max_distance_m (50 km)
+    district.check_tower(far, "geometry")
+    with pytest.raises(OutsideDistrict) as info:
+        district.check_tower(far, "geometry", max_span_m=5_000.0)
+    assert info.value.field == "geometry"
+    assert "stretch the district to 4" in info.value.reason
+    assert "at most 5.00 km" in info.value.reason
+    district.check_tower(Point(offset(*BERLIN, 100.0, 0.0)), "geometry", max_span_m=5_000.0)
+
+
+def test_a_district_already_too_wide_still_takes_towers_inside(district: District) -> None:
+    wide = District.from_towers(
+        [make_tower("a", *BERLIN), make_tower("b", *offset(*BERLIN, 9000.0, 0.0))]
+    )
+    inside = Point(offset(*BERLIN, 4500.0, 0.0))
+    wide.check_tower(inside, "geometry", max_span_m=5_000.0)
+    with pytest.raises(OutsideDistrict):
+        wide.check_tower(Point(offset(*BERLIN, 9500.0, 0.0)), "geometry", max_span_m=5_000.0)
+
+
 def test_check_tower_swapped_gets_a_hint(district: District) -> None:
     swapped = shapely.transform(square(*BERLIN, 10.0), lambda c: c[:, ::-1])
     with pytest.raises(OutsideDistrict) as info:

@@ -17,7 +17,7 @@ from service.state import AppState
 
 @pytest.fixture
 def settings(tmp_path: Any) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+    return Settings(data_dir=tmp_path / "data", public_url="http://testserver")
 
 
 @pytest.fixture

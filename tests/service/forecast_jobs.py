@@ -20,6 +20,7 @@ def small_settings(data_dir: Path) -> Settings:
     """Settings with a small calibration and hindcast budget (the tests stay fast)."""
     return Settings(
         data_dir=data_dir,
+        public_url="http://testserver",
         forecast_calibration_simulations=40,
         forecast_skill_runs=10,
         forecast_skill_horizons=(1, 3),

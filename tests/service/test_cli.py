@@ -12,7 +12,7 @@ import pytest
 
 from geo.towers_io import write_towers
 from service.app import open_store
-from service.auth import resolve_key
+from service.auth import resolve_key, resolve_record
 from service.cli import main
 from service.settings import Settings
 from tests.conftest import make_tower
@@ -43,6 +43,24 @@ def test_keys_create_prints_the_key_on_its_last_line(tmp_path: Path) -> None:
     finally:
         store.close()
     assert role is not None and role.value == "planner"
+
+
+def test_keys_create_takes_scopes_for_sensor_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["keys", "create", "--role", "sensor", "--data", str(tmp_path)]
+    scoped = [*args, "--source", "drone", "--source", "sensor", "--tower", "T001"]
+    assert main(scoped) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    store = open_store(Settings(data_dir=tmp_path))
+    try:
+        record = resolve_record(store, key)
+    finally:
+        store.close()
+    assert record is not None
+    assert (record.sources, record.tower_ids) == (("drone", "sensor"), ("T001",))
+    planner = ["keys", "create", "--role", "planner", "--tower", "T001", "--data", str(tmp_path)]
+    assert main(planner) == 2
 
 
 def test_import_towers_from_projected_geojson(
@@ -139,3 +157,21 @@ def test_zones_command_writes_a_geopackage(demo_data: Path, tmp_path: Path) -> N
 
 def test_field_command_with_too_few_observations_fails_cleanly(tmp_path: Path) -> None:
     assert main(["field", "--out", str(tmp_path / "x.tif"), "--data", str(tmp_path)]) == 2
+
+
+def test_import_refuses_towers_that_stretch_the_district(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    near = [make_tower(i) for i in range(3)]
+    far = make_tower(9, lon=5.1214 + 44_000 / 68_600, lat=52.0907)
+    src = tmp_path / "towers.geojson"
+    write_towers([*near, far], src)
+    assert main(["import", "towers", str(src), "--data", str(tmp_path / "d")]) == 1
+    assert "stretch the district to 4" in capsys.readouterr().err
+    store = open_store(Settings(data_dir=tmp_path / "d"))
+    try:
+        assert store.list_towers() == []
+    finally:
+        store.close()
+    write_towers(near, src)
+    assert main(["import", "towers", str(src), "--data", str(tmp_path / "d")]) == 0

@@ -44,7 +44,11 @@ FAR_AWAY = [13.3, 52.4, 13.5, 52.6]  # Berlin
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("exports") / "data", export_max_tiles=5000)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("exports") / "data",
+        export_max_tiles=5000,
+        public_url="http://testserver",
+    )
     with TestClient(create_app(settings), base_url="http://testserver") as c:
         st: AppState = c.app.state.blightmap  # type: ignore[attr-defined]
         seed_demo(st.store, seed=7, end=END)

@@ -140,7 +140,7 @@ def test_feature_links(client: TestClient, seeded: list[Tower]) -> None:
     assert {link["rel"] for link in links} == {"self", "collection"}
 
 
-def test_healthz_counts(client: TestClient, state: AppState) -> None:
-    body = client.get("/healthz").json()
+def test_healthz_counts(client: TestClient, state: AppState, keys: dict[str, str]) -> None:
+    body = client.get("/healthz", headers=auth(keys["admin"])).json()
     assert body["status"] == "ok" and body["counts"]["towers"] == 12
     assert body["store"]["kind"] == "geopackage"

@@ -79,7 +79,7 @@ TILEJSON_3 = {
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """One demo district for the module (the field is computed once)."""
     data_dir: Path = tmp_path_factory.mktemp("tiles") / "data"
-    app = create_app(Settings(data_dir=data_dir))
+    app = create_app(Settings(data_dir=data_dir, public_url=BASE))
     with TestClient(app, base_url=BASE) as c:
         seed_demo(c.app.state.blightmap.store, seed=7, end=END)  # type: ignore[attr-defined]
         assert c.get("/fields/blight").status_code == 200

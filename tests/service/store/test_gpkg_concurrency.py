@@ -13,7 +13,7 @@ from geo.observations import Observation
 from service.store.base import IngestResult, ObservationQuery, StoreError
 from service.store.gpkg import GeoPackageStore
 from service.store.gpkg_geometry import register_sql_functions
-from service.store.gpkg_rows import OBSERVATION_COLUMNS, observation_rows
+from service.store.gpkg_rows import OBSERVATION_WRITE_COLUMNS, observation_rows
 from tests.service.store.conftest import make_observation, sql
 
 
@@ -91,8 +91,8 @@ def test_an_open_write_transaction_does_not_block_reads(
     other = sqlite3.connect(gpkg_path, isolation_level=None)
     register_sql_functions(other)
     other.execute("BEGIN IMMEDIATE")
-    columns = ", ".join(OBSERVATION_COLUMNS)
-    marks = ", ".join("?" * len(OBSERVATION_COLUMNS))
+    columns = ", ".join(OBSERVATION_WRITE_COLUMNS)
+    marks = ", ".join("?" * len(OBSERVATION_WRITE_COLUMNS))
     other.executemany(
         f"INSERT INTO observations ({columns}) VALUES ({marks})",
         observation_rows(_batch(10, 5), "2026-05-01T12:00:00.000Z"),

@@ -11,7 +11,8 @@ from shapely.geometry import Point
 
 from service.store.base import StoreError
 from service.store.gpkg import GeoPackageStore
-from service.store.gpkg_schema import _RTREE_TRIGGERS
+from service.store.gpkg_geometry import encode_geometry, register_sql_functions
+from service.store.gpkg_schema import _RTREE_TRIGGERS, SCHEMA_VERSION
 from tests.conftest import make_tower
 from tests.service.store.conftest import make_observation, read_with_gdal, sql
 
@@ -68,7 +69,7 @@ def test_contents_and_geometry_columns(store: GeoPackageStore, gpkg_path: Path) 
     columns = sql(gpkg_path, "SELECT * FROM gpkg_geometry_columns ORDER BY table_name")
     assert columns == [
         ("observations", "geom", "POINT", 4326, 2, 0),
-        ("towers", "geom", "GEOMETRY", 4326, 0, 0),
+        ("towers", "geom", "POLYGON", 4326, 0, 0),
         ("treatments", "geom", "MULTIPOLYGON", 4326, 0, 0),
     ]
 
@@ -224,7 +225,7 @@ def test_refuses_a_missing_directory(tmp_path: Path) -> None:
 def test_gdal_identifies_a_fresh_store(store: GeoPackageStore, gpkg_path: Path) -> None:
     # GDAL's warnings fail the read: a bad application_id on disk would fail here.
     gdal = read_with_gdal(gpkg_path)
-    assert gdal["layers"]["towers"] == "Unknown"  # GEOMETRY: Point or Polygon
+    assert gdal["layers"]["towers"] == "Polygon"
     assert gdal["layers"]["observations"] == "Point Z"  # z = 2 (optional)
     assert gdal["info"]["towers"]["features"] == 0
 
@@ -261,8 +262,33 @@ def test_a_schema_1_store_is_migrated_on_open(gpkg_path: Path) -> None:
     finally:
         store.close()
     assert sql(gpkg_path, "SELECT value FROM blightmap_meta WHERE key = 'schema_version'") == [
-        ("2",)
+        (str(SCHEMA_VERSION),)
     ]
     assert sql(gpkg_path, "SELECT count(*) FROM gpkg_contents WHERE table_name = 'treatments'") == [
         (1,)
     ]
+
+
+def test_a_schema_2_store_with_point_towers_is_migrated_to_polygons(gpkg_path: Path) -> None:
+    with GeoPackageStore(gpkg_path) as store:
+        store.create_tower(make_tower(0))
+    point = encode_geometry(Point(5.2, 52.2), 4326, output_dimension=2)
+    connection = sqlite3.connect(gpkg_path)
+    register_sql_functions(connection)
+    with connection:  # what schema 2 allowed: a GEOMETRY layer holding a Point
+        connection.execute("UPDATE towers SET geom = ?", (point,))
+        connection.execute(
+            "UPDATE gpkg_geometry_columns SET geometry_type_name = 'GEOMETRY' "
+            "WHERE table_name = 'towers'"
+        )
+        connection.execute("UPDATE blightmap_meta SET value = '2' WHERE key = 'schema_version'")
+    connection.close()
+    with GeoPackageStore(gpkg_path) as store:
+        tower = store.get_tower("T000")
+    assert tower is not None and tower.footprint_wgs84.geom_type == "Polygon"
+    assert tower.footprint_wgs84.centroid.distance(Point(5.2, 52.2)) < 1e-6
+    assert sql(
+        gpkg_path,
+        "SELECT geometry_type_name FROM gpkg_geometry_columns WHERE table_name = 'towers'",
+    ) == [("POLYGON",)]
+    assert read_with_gdal(gpkg_path)["layers"]["towers"] == "Polygon"

@@ -55,7 +55,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def test_layers_are_listed(live: Live) -> None:
-    assert live.gdal["layers"]["towers"] == "Unknown"  # GEOMETRY: Point or Polygon
+    assert live.gdal["layers"]["towers"] == "Polygon"  # point towers are stored as circles
     assert live.gdal["layers"]["observations"] == "Point Z"  # z = 2, optional
 
 
@@ -103,6 +103,7 @@ def test_tower_fields_and_json_subtypes(live: Live) -> None:
         "tier_count",
         "tiers",
         "extra",
+        "key_id",
     ]
     subtypes = dict(zip(info["fields"], info["ogr_subtypes"], strict=True))
     assert subtypes["tiers"] == subtypes["extra"] == "OFSTJSON"
@@ -140,7 +141,8 @@ def test_towers_read_back_identically(live: Live) -> None:
     for tower in live.towers:
         row = rows[tower.id]
         geometry = shapely.from_wkb(bytes.fromhex(row["geom"]))
-        assert shapely.equals_identical(geometry, tower.footprint_wgs84)
+        assert geometry.geom_type == "Polygon"
+        assert shapely.equals_identical(geometry, tower.with_polygon_footprint().footprint_wgs84)
         assert row["height_m"] == tower.height_m and row["tier_count"] == len(tower.tiers)
         assert json.loads(row["tiers"]) == [t.to_dict() for t in tower.tiers]
         assert (row["name"], row["district"]) == (tower.name, tower.district)

@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from geo.observations import Observation
-from service.store.base import IngestResult, ObservationQuery, StoreError
+from geo.observations import Observation, observation_digest
+from service.store.base import (
+    ConflictingObservations,
+    IngestResult,
+    ObservationQuery,
+    StoreError,
+)
 from service.store.gpkg import GeoPackageStore
 from tests.conftest import make_tower
 from tests.service.store.conftest import ORIGIN, T0, make_observation, sql
@@ -67,10 +72,30 @@ def test_re_adding_is_idempotent(store: GeoPackageStore, filled: list[Observatio
 def test_known_observations_are_left_untouched(
     store: GeoPackageStore, filled: list[Observation]
 ) -> None:
-    changed = replace(filled[5], intensity=0.99, lon=9.0)
-    result = store.add_observations([changed, make_observation(100)])
+    result = store.add_observations([filled[5], make_observation(100)])
     assert result == IngestResult(new=1, known=1)
     assert store.get_observation(filled[5].id) == filled[5]
+
+
+def test_a_known_id_with_other_content_conflicts_and_stores_nothing(
+    store: GeoPackageStore, filled: list[Observation]
+) -> None:
+    changed = replace(filled[5], intensity=0.99, lon=9.0)
+    before = store.data_version()
+    with pytest.raises(ConflictingObservations) as raised:
+        store.add_observations([make_observation(100), changed])
+    assert raised.value.conflicts == [(1, observation_digest(filled[5]))]
+    assert store.get_observation(filled[5].id) == filled[5]
+    assert store.get_observation(make_observation(100).id) is None
+    assert store.data_version() == before
+
+
+def test_a_repeat_with_other_content_within_a_batch_conflicts(store: GeoPackageStore) -> None:
+    first = make_observation(0)
+    with pytest.raises(ConflictingObservations) as raised:
+        store.add_observations([first, replace(first, intensity=0.5)])
+    assert raised.value.conflicts == [(1, observation_digest(first))]
+    assert store.counts()["observations"] == 0
 
 
 def test_repeats_within_a_batch_count_as_known(store: GeoPackageStore) -> None:
@@ -125,7 +150,7 @@ def test_contents_extent_grows_with_new_observations(
 ) -> None:
     store.add_observations([make_observation(0, lon=5.0, lat=52.0)])
     store.add_observations([make_observation(1, lon=4.0, lat=53.0)])
-    store.add_observations([make_observation(1, lon=-170.0, lat=-80.0)])  # known: no change
+    store.add_observations([make_observation(1, lon=4.0, lat=53.0)])  # known: no change
     assert sql(
         gpkg_path,
         "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'observations'",

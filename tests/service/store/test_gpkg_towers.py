@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from pyproj import Geod
 from shapely.geometry import Point, Polygon, box
 
 from geo.layer import Tier, Tower
@@ -44,10 +45,19 @@ def test_round_trip_is_exact(store: GeoPackageStore) -> None:
     assert got.extra == tower.extra and got.tiers == tower.tiers
 
 
-def test_point_footprint_round_trip(store: GeoPackageStore) -> None:
+def test_point_footprint_is_stored_as_its_circle(store: GeoPackageStore) -> None:
     tower = make_tower(3, polygon=False)
     store.create_tower(tower)
-    assert store.get_tower(tower.id) == tower
+    got = store.get_tower(tower.id)
+    assert got is not None and got.footprint_wgs84.geom_type == "Polygon"
+    assert got == tower.with_polygon_footprint()
+    centre = got.footprint_wgs84.centroid
+    assert (centre.x, centre.y) == pytest.approx(tower.centroid_lonlat, abs=1e-7)
+    # DEFAULT_FOOTPRINT_RADIUS_M = 5 m: the circle is about 10 m wide on the ground
+    geod = Geod(ellps="WGS84")
+    minx, miny, maxx, maxy = got.footprint_wgs84.bounds
+    assert geod.inv(minx, centre.y, maxx, centre.y)[2] == pytest.approx(10.0, rel=0.01)
+    assert geod.inv(centre.x, miny, centre.x, maxy)[2] == pytest.approx(10.0, rel=0.01)
 
 
 def test_round_trip_survives_reopening(gpkg_path: Path) -> None:
@@ -186,7 +196,10 @@ def test_contents_extent_follows_the_towers(store: GeoPackageStore, gpkg_path: P
     assert _extent(gpkg_path, "towers") == (None, None, None, None)
     store.create_tower(make_tower(0, lon=5.0, lat=52.0))
     store.create_tower(make_tower(1, lon=5.5, lat=52.5, polygon=False))
-    assert _extent(gpkg_path, "towers") == (5.0, 52.0, 5.5, 52.5)
+    extent = _extent(gpkg_path, "towers")
+    assert extent[:2] == (5.0, 52.0)  # the point tower's 5 m circle reaches a bit further
+    assert extent[2:] == pytest.approx((5.5, 52.5), abs=1e-4)
+    assert extent[2] > 5.5 and extent[3] > 52.5
     store.delete_tower("T001")
     assert _extent(gpkg_path, "towers") == box(5.0, 52.0, 5.00012, 52.00008).bounds
     store.delete_tower("T000")
@@ -208,7 +221,7 @@ def test_rtree_follows_updates_and_deletes(store: GeoPackageStore, gpkg_path: Pa
     ((minx, maxx, miny, maxy),) = sql(
         gpkg_path, "SELECT minx, maxx, miny, maxy FROM rtree_towers_geom"
     )
-    assert minx == pytest.approx(6.0) and maxy == pytest.approx(53.0)
+    assert minx == pytest.approx(6.0, abs=1e-4) and maxy == pytest.approx(53.0, abs=1e-4)
     assert minx <= 6.0 <= maxx and miny <= 53.0 <= maxy
     store.delete_tower("T000")
     assert sql(gpkg_path, "SELECT count(*) FROM rtree_towers_geom") == [(0,)]
