@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,7 +17,7 @@ from service.guard.rate import limit_rate
 from service.state import AppState
 from service.store import KeyRecord
 
-__all__ = ["Caller", "StateDep", "authorize", "require"]
+__all__ = ["Caller", "StateDep", "require"]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -32,33 +32,23 @@ StateDep = Annotated[AppState, Depends(get_state)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who makes a request: a key's id and role, or nobody (an open read)."""
-
-    key_id: str | None
-    role: Role | None
-    record: KeyRecord | None = None  # the stored key (scopes, label); None for open reads
-
-    @property
-    def is_admin(self) -> bool:
-        """Whether the key is an admin's (who sees every key's jobs)."""
-        return self.role is Role.ADMIN
-
-
 @functools.cache
-def authorize(permission: Permission) -> Callable[..., Awaitable[Caller]]:
-    """A dependency giving the :class:`Caller` whose key grants ``permission``.
+def require(permission: Permission) -> Callable[..., object]:
+    """A dependency that lets the request through only with a key granting ``permission``.
 
-    Reads (``Permission.READ``) pass without a key when ``open_reads`` is set. Any other
-    permission is a write: it counts against the key's ``rate_limit_writes`` (429). One
-    function per permission, so that a router's ``dependencies`` and an endpoint
-    parameter resolve (and rate-count) the key once per request.
+    Reads (``Permission.READ``) pass without a key when ``open_reads`` is set. The
+    dependency's value is the caller's :class:`KeyRecord` (``None`` for an open read);
+    one function per permission, so that a router's ``dependencies`` and an endpoint
+    parameter ``Annotated[KeyRecord | None, Depends(require(p))]`` resolve the key once.
+    Any permission but ``read`` is a write: it counts against the key's
+    ``rate_limit_writes`` (429 with ``Retry-After``).
     """
 
-    async def check(request: Request, state: StateDep, credentials: Credentials) -> Caller:
+    async def check(
+        request: Request, state: StateDep, credentials: Credentials
+    ) -> KeyRecord | None:
         if permission is Permission.READ and state.settings.open_reads and credentials is None:
-            return Caller(None, None)
+            return None
         if credentials is None:
             raise Unauthorized("this request needs an API key: Authorization: Bearer <key>")
         record = await run_in_threadpool(resolve_record, state.store, credentials.credentials)
@@ -69,26 +59,24 @@ def authorize(permission: Permission) -> Callable[..., Awaitable[Caller]]:
             raise Forbidden(f"the role '{role.value}' may not do this ({permission.value})")
         if permission is not Permission.READ:
             limit_rate(request.app.state, "write", record.key_id)
-        return Caller(record.key_id, role, record)
+        return record
 
     return check
 
 
-def require(permission: Permission) -> Callable[..., object]:
-    """A dependency that lets the request through only with a key granting ``permission``
-    (route ``dependencies=[...]``; :func:`authorize` where the route needs the caller,
-    :func:`key_record` where it needs the stored key)."""
-    return authorize(permission)
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who makes a request: a key's id and role, or nobody (an open read)."""
 
+    key_id: str | None
+    role: Role | None
 
-@functools.cache
-def key_record(permission: Permission) -> Callable[..., Awaitable[KeyRecord | None]]:
-    """A dependency giving the stored key (``None`` for an open read) granting ``permission``."""
-    dependency = authorize(permission)
+    @classmethod
+    def of(cls, record: KeyRecord | None) -> Caller:
+        """The caller of a request whose key resolved to ``record`` (``None``: no key)."""
+        return cls(None, None) if record is None else cls(record.key_id, Role(record.role))
 
-    # a default, not Annotated: the annotation is a string here (future import) and could
-    # not name this closure's ``dependency``
-    async def record(caller: Caller = Depends(dependency)) -> KeyRecord | None:  # noqa: B008
-        return caller.record
-
-    return record
+    @property
+    def is_admin(self) -> bool:
+        """Whether the key is an admin's (who sees every key's jobs)."""
+        return self.role is Role.ADMIN

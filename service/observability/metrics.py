@@ -137,10 +137,10 @@ class _StateCollector(Collector):
 
 def _job_counts(manager: Any) -> dict[str, int]:
     counts = {"queued": 0, "running": 0}
-    table = getattr(manager, "_jobs", None)
-    if not isinstance(table, dict):
+    table = getattr(manager, "_jobs", None)  # a JobTable (iterable of jobs) or a dict
+    if table is None:
         return counts
-    for job in list(table.values()):
+    for job in list(table.values() if isinstance(table, dict) else table):
         status = str(getattr(job, "status", "unknown"))
         counts[status] = counts.get(status, 0) + 1
     return counts

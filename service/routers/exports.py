@@ -22,7 +22,7 @@ from geo.export import check_spec
 from service.auth import Permission
 from service.basemap import load_basemap
 from service.body import parse_json, read_json_body
-from service.deps import Caller, StateDep, authorize
+from service.deps import Caller, StateDep, require
 from service.errors import ResourceNotFound
 from service.exports import ExportJob, ExportManager, export_data
 from service.files import file_response, get_and_head
@@ -33,6 +33,7 @@ from service.openapi_docs import json_body
 from service.responses import json_response
 from service.schemas.exports import ExportIn
 from service.state import AppState
+from service.store import KeyRecord
 
 __all__ = ["MANAGER_KEY", "install_exports", "router"]
 
@@ -47,8 +48,8 @@ def get_manager(request: Request) -> ExportManager:
 
 
 ManagerDep = Annotated[ExportManager, Depends(get_manager)]
-PlannerDep = Annotated[Caller, Depends(authorize(Permission.PLAN))]
-ReaderDep = Annotated[Caller, Depends(authorize(Permission.READ))]
+PlannerDep = Annotated[KeyRecord | None, Depends(require(Permission.PLAN))]
+ReaderDep = Annotated[KeyRecord | None, Depends(require(Permission.READ))]
 
 
 def install_exports(app: FastAPI, state: AppState, max_workers: int = 1) -> ExportManager:
@@ -76,8 +77,8 @@ def _job_response(request: Request, job: ExportJob, status: int = 200) -> Respon
     return json_response(job.to_dict(href), status, headers={"Location": location})
 
 
-def _job(manager: ExportManager, job_id: str, caller: Caller) -> ExportJob:
-    job = manager.visible(job_id, caller)
+def _job(manager: ExportManager, job_id: str, record: KeyRecord | None) -> ExportJob:
+    job = manager.visible(job_id, Caller.of(record))
     if job is None:  # someone else's job does not exist for this caller
         raise ResourceNotFound(
             "this key has no export job with this id (jobs are kept for a while only)"
@@ -106,8 +107,9 @@ async def post_export(
     basemap = await run_in_threadpool(load_basemap, state.settings.data_dir)
     data = export_data(field, state.towers.current(), basemap)
     await run_in_threadpool(check_spec, spec, data, state.settings.export_max_tiles)
-    limit_rate(request.app.state, "job", caller.key_id)
-    job = manager.submit(parsed.model_dump(mode="json"), spec, data, caller.key_id)
+    owner = Caller.of(caller).key_id
+    limit_rate(request.app.state, "job", owner)
+    job = manager.submit(parsed.model_dump(mode="json"), spec, data, owner)
     return _job_response(request, job, 202)
 
 

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.auth import Permission
 from service.body import parse_json, read_json_body
-from service.deps import Caller, StateDep, authorize
+from service.deps import Caller, StateDep, require
 from service.errors import ApiError, FieldError, InvalidContent, NotModified, ResourceNotFound
 from service.fields import FieldSnapshot
 from service.files import SpoolDep, etag_matches, file_response, get_and_head
@@ -36,6 +36,7 @@ from service.openapi_docs import json_body
 from service.responses import json_response
 from service.schemas.forecasts import CompareIn, ForecastIn
 from service.state import AppState
+from service.store import KeyRecord
 
 __all__ = ["MANAGER_KEY", "install_forecasts", "router"]
 
@@ -56,8 +57,8 @@ def get_manager(request: Request) -> ForecastManager:
 
 
 ManagerDep = Annotated[ForecastManager, Depends(get_manager)]
-PlannerDep = Annotated[Caller, Depends(authorize(Permission.PLAN))]
-ReaderDep = Annotated[Caller, Depends(authorize(Permission.READ))]
+PlannerDep = Annotated[KeyRecord | None, Depends(require(Permission.PLAN))]
+ReaderDep = Annotated[KeyRecord | None, Depends(require(Permission.READ))]
 
 
 def install_forecasts(app: FastAPI, state: AppState, max_workers: int = 1) -> ForecastManager:
@@ -77,8 +78,8 @@ def _job_response(request: Request, job: ForecastJob, status: int = 200) -> Resp
     return json_response(job.to_dict(), status, headers={"Location": location})
 
 
-def _job(manager: ForecastManager, job_id: str, caller: Caller) -> ForecastJob:
-    job = manager.visible(job_id, caller)
+def _job(manager: ForecastManager, job_id: str, record: KeyRecord | None) -> ForecastJob:
+    job = manager.visible(job_id, Caller.of(record))
     if job is None:  # someone else's job does not exist for this caller
         raise ResourceNotFound(
             "this key has no forecast job with this id (jobs are kept for a while only)"
@@ -105,10 +106,10 @@ async def post_forecast(
     parsed = parse_json(ForecastIn, body)
     field = await state.fields.current()
     inputs = await run_in_threadpool(_forecast_inputs, state, parsed, field)
-    limit_rate(request.app.state, "job", caller.key_id)
+    limit_rate(request.app.state, "job", Caller.of(caller).key_id)
     request_json = parsed.model_dump(mode="json")
     job, _ = await manager.submit(
-        request_json, field.data_version, inputs, "forecast", caller.key_id
+        request_json, field.data_version, inputs, "forecast", Caller.of(caller).key_id
     )
     return _job_response(request, job, 202)
 
@@ -145,10 +146,10 @@ async def post_compare(
     parsed = parse_json(CompareIn, body)
     field = await state.fields.current()
     inputs = await run_in_threadpool(_compare_inputs, state, parsed, field)
-    limit_rate(request.app.state, "job", caller.key_id)
+    limit_rate(request.app.state, "job", Caller.of(caller).key_id)
     request_json = parsed.model_dump(mode="json")
     job, _ = await manager.submit(
-        request_json, field.data_version, inputs, "compare", caller.key_id
+        request_json, field.data_version, inputs, "compare", Caller.of(caller).key_id
     )
     return _job_response(request, job, 202)
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from service.auth import Permission
 from service.body import parse_json, read_json_body
-from service.deps import StateDep, key_record
+from service.deps import StateDep, require
 from service.ingest import accept_observations
 from service.observability import metrics_of
 from service.openapi_docs import json_body
@@ -22,8 +22,8 @@ from service.store import KeyRecord
 __all__ = ["router"]
 
 router = APIRouter(tags=["observations"])
-Sensor = Annotated[KeyRecord | None, Depends(key_record(Permission.OBSERVE))]
-DataAdmin = Annotated[KeyRecord | None, Depends(key_record(Permission.MANAGE_DATA))]
+Sensor = Annotated[KeyRecord | None, Depends(require(Permission.OBSERVE))]
+DataAdmin = Annotated[KeyRecord | None, Depends(require(Permission.MANAGE_DATA))]
 
 
 def _ingest(state: AppState, body: bytes, key: KeyRecord | None) -> IngestOut:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from service.auth import Permission
 from service.body import parse_json, read_json_body
 from service.collections import tower_feature
-from service.deps import StateDep, key_record, require
+from service.deps import StateDep, require
 from service.errors import FieldError, InvalidContent
 from service.ingest import check_new_tower
 from service.ogc import GEOJSON, absolute
@@ -25,7 +25,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["towers"], dependencies=[Depends(require(Permission.MANAGE_TOWERS))])
 _ITEMS = "/collections/towers/items"
 _BODY = json_body(TowerFeatureIn, "application/geo+json", "application/json")
-Admin = Annotated[KeyRecord | None, Depends(key_record(Permission.MANAGE_TOWERS))]
+Admin = Annotated[KeyRecord | None, Depends(require(Permission.MANAGE_TOWERS))]
 
 
 def _key_id(key: KeyRecord | None) -> str | None:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from service.auth import Permission
 from service.body import parse_json, read_json_body
 from service.collections import treatment_feature
-from service.deps import StateDep, key_record, require
+from service.deps import StateDep, require
 from service.errors import FieldError, InvalidContent
 from service.fields import FieldSnapshot
 from service.ingest import check_plausible_time
@@ -24,7 +24,7 @@ from service.store import KeyRecord
 __all__ = ["router"]
 
 router = APIRouter(tags=["treatments"], dependencies=[Depends(require(Permission.PLAN))])
-Planner = Annotated[KeyRecord | None, Depends(key_record(Permission.PLAN))]
+Planner = Annotated[KeyRecord | None, Depends(require(Permission.PLAN))]
 
 
 def _record(
