@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from anyio import to_thread
+from threadpoolctl import threadpool_limits
 
 from geo.crs import LocalFrame
 from geo.errors import GeoError, TooFewObservations
@@ -133,14 +134,17 @@ def compute_field(store: Store, layer: TowerLayer, settings: Settings) -> FieldS
         frame.crs, hull.bounds, settings.field_resolution_m, settings.field_pad_m
     )
     keys, targets = _tier_targets(layer, frame)
-    result = interpolate(
-        samples,
-        spec,
-        targets,
-        method=settings.field_method,
-        idw=IDWParams(),
-        kriging=KrigingParams(),
-    )
+    # One BLAS thread: the kriging's matrices are small and many, and OpenBLAS's extra
+    # threads spin (on the shared 2-core machine the field cost 3x the CPU with them).
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = interpolate(
+            samples,
+            spec,
+            targets,
+            method=settings.field_method,
+            idw=IDWParams(),
+            kriging=KrigingParams(),
+        )
     tier_values = {
         key: (float(v), float(se))
         for key, v, se in zip(keys, result.targets_value, result.targets_se, strict=True)

@@ -10,6 +10,7 @@ Modules: :mod:`~geo.interpolate.samples` (observations to weighted 3D samples),
 :mod:`~geo.interpolate.kriging` (ordinary kriging in local neighbourhoods),
 :mod:`~geo.interpolate.global_kriging` (seam-free: one global solve, or blended patches),
 :mod:`~geo.interpolate.transform` (logit kriging of intensities, back-transformed),
+:mod:`~geo.interpolate.selection` (variogram and transform chosen by leave-one-out),
 :mod:`~geo.interpolate.validate` (leave-one-out scores) and
 :mod:`~geo.interpolate.api` (:func:`interpolate`, the method registry).
 """
