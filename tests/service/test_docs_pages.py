@@ -6,6 +6,7 @@ the API."""
 from __future__ import annotations
 
 import shutil
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,12 @@ def _browse(page: Any, url: str, ready: str) -> tuple[list[str], list[str]]:
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(url)
-    page.wait_for_function(ready, timeout=60_000)
+    # polled with evaluate (CDP, outside the page's CSP): wait_for_function evaluates a
+    # string inside the page, which the pages' CSP (no 'unsafe-eval') forbids
+    deadline = time.monotonic() + 60
+    while not page.evaluate(f"() => Boolean({ready})"):
+        assert time.monotonic() < deadline, f"{url} did not get ready: {ready}"
+        page.wait_for_timeout(200)
     return refused, [e for e in errors if "redoc.ly/redoc/logo-mini.svg" not in e]
 
 
