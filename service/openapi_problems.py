@@ -7,7 +7,8 @@ one error table (:data:`service.errors.STATUS_BY_ERROR` and the :class:`ApiError
 classes):
 
 * every operation: 400 (malformed or unknown query parameters are refused everywhere);
-* operations needing a key (``security``): 401 and 403;
+* operations needing a key (``security``): 401 and 403; those needing more than
+  ``read`` are writes, counted against the key's rate limits: 429;
 * operations with path parameters: 404;
 * operations with a request body: 413, 415 and 422;
 * operations reading the service's state (the store, the field; found in the route's
@@ -129,6 +130,8 @@ def _statuses(route: APIRoute | None, operation: dict[str, Any]) -> set[int]:
     statuses = {400, 503}  # any request may be malformed; any service may be unavailable
     if operation.get("security"):
         statuses |= {401, 403}
+    if route is not None and _permissions(route) - {Permission.READ}:
+        statuses.add(429)  # service.deps.require: rate_limit_writes (and rate_limit_jobs)
     if any(p.get("in") == "path" for p in params):
         statuses.add(404)
     if "requestBody" in operation:

@@ -76,7 +76,7 @@ def test_labels_and_basemap_on_the_live_map(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page = browser.new_page(viewport={"width": 1200, "height": 800}, bypass_csp=True)
             errors: list[str] = []
             requests: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
