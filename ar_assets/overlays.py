@@ -116,6 +116,26 @@ def _footprint_radii_m(tower: Tower) -> tuple[float, float]:
     return float(np.max(dist)), math.sqrt(abs(area_m2) / math.pi)
 
 
+def _footprint_en_m(tower: Tower) -> Polygon | None:
+    """A Polygon footprint in metres east, north of its centroid (geodesic azimuth and
+    distance of each vertex), for the tower's occluder; None for a point footprint."""
+    geom = tower.footprint_wgs84
+    if geom.geom_type != "Polygon":
+        return None
+    lon0, lat0 = tower.centroid_lonlat
+
+    def local(coords: Any) -> list[tuple[float, float]]:
+        ring = np.asarray(coords)
+        az, _, dist = _GEOD.inv(
+            np.full(len(ring), lon0), np.full(len(ring), lat0), ring[:, 0], ring[:, 1]
+        )
+        rad = np.radians(az)
+        return list(zip(dist * np.sin(rad), dist * np.cos(rad), strict=True))
+
+    polygon = Polygon(local(geom.exterior.coords), [local(r.coords) for r in geom.interiors])
+    return polygon if polygon.is_valid and polygon.area > 0 else None
+
+
 def _disc_wgs84(lon: float, lat: float, radius_m: float, sides: int = 24) -> Polygon:
     """A geodesic disc of ``radius_m`` around ``lon, lat`` as a polygon (a ring's footprint)."""
     azimuths = np.linspace(0.0, 360.0, sides, endpoint=False)
@@ -174,7 +194,12 @@ def tower_overlays(
         known = [v for v, _ in estimates if v is not None]
         peak = max(known) if known else None
         rgba = _rgba(COLORMAPS["intensity"], peak)
-        marker = tower_marker_glb(tower.height_m, max(equal_area_m, MIN_MARKER_RADIUS_M), rgba)
+        marker = tower_marker_glb(
+            tower.height_m,
+            max(equal_area_m, MIN_MARKER_RADIUS_M),
+            rgba,
+            footprint_local=_footprint_en_m(tower),
+        )
         marker_id = f"tower:{tower.id}"
         out.append(
             Overlay(
