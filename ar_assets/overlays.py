@@ -207,6 +207,7 @@ def tower_overlays(
                 kind=OverlayKind.TOWER_MARKER,
                 version=version_of(marker_id) if version_of else 0,
                 anchor=Anchor(*tower.centroid_lonlat, tower.base_height_m),
+                height_above_ground_m=0.0,
                 asset=assets.put(marker),
                 style={"color": _hex(rgba), "label": tower.name or tower.id},
                 properties={"tower_id": tower.id, "intensity_max": peak},
@@ -223,6 +224,7 @@ def tower_overlays(
                     kind=OverlayKind.TIER_RING,
                     version=version_of(ring_id) if version_of else 0,
                     anchor=Anchor(*tower.centroid_lonlat, tower.base_height_m + tier.height_m),
+                    height_above_ground_m=tier.height_m,
                     asset=assets.put(ring),
                     style=_ring_style(f"{tower.name or tower.id} tier {tier.level}", value, se),
                     properties={
@@ -320,6 +322,7 @@ def _heat_patch(
         kind=OverlayKind.HEAT_PATCH,
         version=0,
         anchor=local_anchor(frame, (x0 + x1) / 2.0, (y0 + y1) / 2.0, base_height_m + HEAT_LIFT_M),
+        height_above_ground_m=HEAT_LIFT_M,
         asset=assets.put(glb),
         style={"colormap": cmap.name, "opacity": opacity},
         properties={
@@ -361,6 +364,7 @@ def zone_overlays(
                 kind=OverlayKind.REMEDY_ZONE,
                 version=0,
                 anchor=local_anchor(frame, cx, cy, base_height_m),
+                height_above_ground_m=0.0,
                 asset=assets.put(zone_volume_glb(polygon, height_m, rgba)),
                 style={
                     "color": _hex(rgba),
@@ -391,9 +395,10 @@ def overlay_message(
 
     ``{"id", "kind", "layer", "version", "geopose", "pose_frame", "asset", "style",
     "properties"}``, with the pose from :func:`ar_assets.geopose.geopose` and its axes
-    and vertical datum from :func:`ar_assets.geopose.pose_frame`.
+    and vertical datum from :func:`ar_assets.geopose.pose_frame`, plus
+    ``height_above_ground_m`` when the overlay knows it.
     """
-    return {
+    message: dict[str, Any] = {
         "id": overlay.id,
         "kind": overlay.kind.value,
         "layer": overlay.layer.value,
@@ -404,3 +409,6 @@ def overlay_message(
         "style": dict(overlay.style),
         "properties": dict(overlay.properties),
     }
+    if overlay.height_above_ground_m is not None:
+        message["height_above_ground_m"] = round(overlay.height_above_ground_m, 3)
+    return message
