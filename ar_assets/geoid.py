@@ -38,11 +38,13 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from geo.crs import check_lonlat
-from geo.errors import GeoError
+from geo.errors import GeoError, InvalidTower
 
 __all__ = [
+    "DEFAULT_GROUND_TOLERANCE_M",
     "GEOID_MODEL",
     "GeoidUnavailable",
+    "check_ground_height",
     "geoid_grid_path",
     "geoid_undulation_m",
     "height_msl_m",
@@ -119,6 +121,58 @@ def height_msl_m(lon: float, lat: float, h_ellipsoid_m: float) -> float:
     ``H = h - N``: orthometric height from ellipsoidal height and geoid undulation.
     """
     return h_ellipsoid_m - geoid_undulation_m(lon, lat)
+
+
+DEFAULT_GROUND_TOLERANCE_M = 200.0
+"""How far (metres) a ground height may lie from the geoid before it is implausible:
+inhabited ground is within a few hundred metres of sea level almost everywhere a
+district of farm towers stands; a farm on a plateau sets a larger tolerance."""
+
+
+def check_ground_height(
+    lon: float,
+    lat: float,
+    h_ellipsoid_m: float,
+    tolerance_m: float = DEFAULT_GROUND_TOLERANCE_M,
+    field: str = "base_height_m",
+) -> float:
+    """Check that a ground height above the WGS84 ellipsoid is plausible at lon, lat.
+
+    Plausible: within ``tolerance_m`` of the EGM2008 geoid there (mean sea level).
+    A height given above sea level instead of the ellipsoid (46 m off in Utrecht) is
+    within the tolerance and cannot be told apart; a height of 0 in the wrong unit or
+    a swapped field usually is not.
+
+    Returns
+    -------
+    float
+        The height above the geoid (mean sea level), metres.
+
+    Raises
+    ------
+    InvalidTower
+        Naming ``field``, with the geoid height and the accepted range (rounded), if
+        the height is further than ``tolerance_m`` from the geoid.
+    GeoidUnavailable
+        If the grid is not installed.
+
+    Examples
+    --------
+    >>> round(check_ground_height(5.1214, 52.0907, 46.0), 1)  # Utrecht, ground ~ MSL
+    2.5
+    """
+    undulation_m = geoid_undulation_m(lon, lat)
+    above_geoid_m = h_ellipsoid_m - undulation_m
+    if not abs(above_geoid_m) <= tolerance_m:
+        low, high = undulation_m - tolerance_m, undulation_m + tolerance_m
+        raise InvalidTower(
+            f"must be the ground height above the WGS84 ellipsoid: here the {GEOID_MODEL} "
+            f"geoid (mean sea level) is {undulation_m:.1f} m above the ellipsoid, so "
+            f"heights within [{low:.0f}, {high:.0f}] m are accepted "
+            f"(setting base_height_tolerance_m = {tolerance_m:g} m)",
+            field,
+        )
+    return above_geoid_m
 
 
 @lru_cache(maxsize=16)

@@ -113,6 +113,12 @@ class Overlay:
     stream measures near detail by the distance to it rather than to the anchor, so
     a viewer at the corner of four heat patches, or inside a large zone, sees them.
     It is not sent to clients (the asset carries the shape).
+
+    ``height_above_ground_m`` is the anchor's height above the ground it stands on
+    (the tower's base for markers and rings, the district's ground for heat patches
+    and zones), in metres, or None when unknown. Sent to clients so that they can
+    use terrain or rooftop anchors (ARCore ``createTerrainAnchor``/
+    ``createRooftopAnchor``) instead of the ellipsoidal height.
     """
 
     id: str
@@ -123,6 +129,7 @@ class Overlay:
     style: Mapping[str, Any] = field(default_factory=dict)
     properties: Mapping[str, Any] = field(default_factory=dict)
     footprint_wgs84: BaseGeometry | None = None
+    height_above_ground_m: float | None = None
 
     @property
     def layer(self) -> Layer:
@@ -140,6 +147,7 @@ class Overlay:
             self.kind,
             self.anchor,
             self.asset,
+            self.height_above_ground_m,
             tuple(sorted(self.style.items())),
             tuple(sorted((k, repr(v)) for k, v in self.properties.items())),
         )

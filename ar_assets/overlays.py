@@ -116,6 +116,26 @@ def _footprint_radii_m(tower: Tower) -> tuple[float, float]:
     return float(np.max(dist)), math.sqrt(abs(area_m2) / math.pi)
 
 
+def _footprint_en_m(tower: Tower) -> Polygon | None:
+    """A Polygon footprint in metres east, north of its centroid (geodesic azimuth and
+    distance of each vertex), for the tower's occluder; None for a point footprint."""
+    geom = tower.footprint_wgs84
+    if geom.geom_type != "Polygon":
+        return None
+    lon0, lat0 = tower.centroid_lonlat
+
+    def local(coords: Any) -> list[tuple[float, float]]:
+        ring = np.asarray(coords)
+        az, _, dist = _GEOD.inv(
+            np.full(len(ring), lon0), np.full(len(ring), lat0), ring[:, 0], ring[:, 1]
+        )
+        rad = np.radians(az)
+        return list(zip(dist * np.sin(rad), dist * np.cos(rad), strict=True))
+
+    polygon = Polygon(local(geom.exterior.coords), [local(r.coords) for r in geom.interiors])
+    return polygon if polygon.is_valid and polygon.area > 0 else None
+
+
 def _disc_wgs84(lon: float, lat: float, radius_m: float, sides: int = 24) -> Polygon:
     """A geodesic disc of ``radius_m`` around ``lon, lat`` as a polygon (a ring's footprint)."""
     azimuths = np.linspace(0.0, 360.0, sides, endpoint=False)
@@ -174,7 +194,12 @@ def tower_overlays(
         known = [v for v, _ in estimates if v is not None]
         peak = max(known) if known else None
         rgba = _rgba(COLORMAPS["intensity"], peak)
-        marker = tower_marker_glb(tower.height_m, max(equal_area_m, MIN_MARKER_RADIUS_M), rgba)
+        marker = tower_marker_glb(
+            tower.height_m,
+            max(equal_area_m, MIN_MARKER_RADIUS_M),
+            rgba,
+            footprint_local=_footprint_en_m(tower),
+        )
         marker_id = f"tower:{tower.id}"
         out.append(
             Overlay(
@@ -182,6 +207,7 @@ def tower_overlays(
                 kind=OverlayKind.TOWER_MARKER,
                 version=version_of(marker_id) if version_of else 0,
                 anchor=Anchor(*tower.centroid_lonlat, tower.base_height_m),
+                height_above_ground_m=0.0,
                 asset=assets.put(marker),
                 style={"color": _hex(rgba), "label": tower.name or tower.id},
                 properties={"tower_id": tower.id, "intensity_max": peak},
@@ -198,6 +224,7 @@ def tower_overlays(
                     kind=OverlayKind.TIER_RING,
                     version=version_of(ring_id) if version_of else 0,
                     anchor=Anchor(*tower.centroid_lonlat, tower.base_height_m + tier.height_m),
+                    height_above_ground_m=tier.height_m,
                     asset=assets.put(ring),
                     style=_ring_style(f"{tower.name or tower.id} tier {tier.level}", value, se),
                     properties={
@@ -295,6 +322,7 @@ def _heat_patch(
         kind=OverlayKind.HEAT_PATCH,
         version=0,
         anchor=local_anchor(frame, (x0 + x1) / 2.0, (y0 + y1) / 2.0, base_height_m + HEAT_LIFT_M),
+        height_above_ground_m=HEAT_LIFT_M,
         asset=assets.put(glb),
         style={"colormap": cmap.name, "opacity": opacity},
         properties={
@@ -336,6 +364,7 @@ def zone_overlays(
                 kind=OverlayKind.REMEDY_ZONE,
                 version=0,
                 anchor=local_anchor(frame, cx, cy, base_height_m),
+                height_above_ground_m=0.0,
                 asset=assets.put(zone_volume_glb(polygon, height_m, rgba)),
                 style={
                     "color": _hex(rgba),
@@ -366,9 +395,10 @@ def overlay_message(
 
     ``{"id", "kind", "layer", "version", "geopose", "pose_frame", "asset", "style",
     "properties"}``, with the pose from :func:`ar_assets.geopose.geopose` and its axes
-    and vertical datum from :func:`ar_assets.geopose.pose_frame`.
+    and vertical datum from :func:`ar_assets.geopose.pose_frame`, plus
+    ``height_above_ground_m`` when the overlay knows it.
     """
-    return {
+    message: dict[str, Any] = {
         "id": overlay.id,
         "kind": overlay.kind.value,
         "layer": overlay.layer.value,
@@ -379,3 +409,6 @@ def overlay_message(
         "style": dict(overlay.style),
         "properties": dict(overlay.properties),
     }
+    if overlay.height_above_ground_m is not None:
+        message["height_above_ground_m"] = round(overlay.height_above_ground_m, 3)
+    return message

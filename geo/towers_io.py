@@ -14,7 +14,9 @@ Columns
 ``height_m``
     Required; height of the tower above its base, in metres.
 ``base_height_m``
-    Height of the base above the WGS84 ellipsoid in metres, default 0.
+    Required; height of the ground at the tower's base above the WGS84 ellipsoid, in
+    metres (sea level plus the geoid height: about 46 m in Utrecht). There is no
+    default: a silent 0 would put a tower tens of metres underground in AR.
 ``tiers``
     A JSON list (or JSON text) of ``{"level", "height_m", "crop"}`` objects. Without
     it, ``tier_count`` and/or ``tier_spacing_m`` give evenly spaced tiers from the
@@ -330,7 +332,7 @@ def _tower_from_row(i: int, record: Mapping[Hashable, Any], geometry: Any) -> To
         return Tower(
             id=_tower_id(record, where),
             footprint_wgs84=footprint,
-            base_height_m=_number(record, "base_height_m", where, default=0.0),
+            base_height_m=_number(record, "base_height_m", where, required=_BASE_HEIGHT_REQUIRED),
             height_m=height_m,
             tiers=_tiers(record, height_m, where),
             name=_text(record.get("name")),
@@ -366,13 +368,23 @@ def _text(value: Any) -> str:
     return "" if _missing(value) else str(value)
 
 
+_BASE_HEIGHT_REQUIRED = (
+    "is required: the ground height at the tower's base above the WGS84 ellipsoid, in "
+    "metres (mean sea level plus the geoid height there, about 46 m in Utrecht)"
+)
+
+
 def _number(
-    record: Mapping[Hashable, Any], key: str, where: str, default: float | None = None
+    record: Mapping[Hashable, Any],
+    key: str,
+    where: str,
+    default: float | None = None,
+    required: str = "is required",
 ) -> float:
     value = record.get(key)
     if _missing(value):
         if default is None:
-            raise InvalidTower("is required", f"{where}.{key}")
+            raise InvalidTower(required, f"{where}.{key}")
         return default
     return _as_float(value, f"{where}.{key}")
 

@@ -131,10 +131,11 @@ def cmd_import_towers(args: argparse.Namespace) -> int:
     from geo.errors import OutsideDistrict
     from geo.towers_io import read_towers
     from service.app import open_store
-    from service.ingest import check_import_span
+    from service.ingest import check_import_heights, check_import_span
 
     towers = read_towers(Path(args.file), crs=args.crs)
     settings = _settings(args)
+    check_import_heights(settings, towers)
     store = open_store(settings)
     try:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from ar_assets.geoid import check_ground_height
 from geo.district import District
 from geo.errors import GeoError, OutsideDistrict
 from geo.layer import Tower
@@ -21,6 +22,7 @@ from service.store import ConflictingObservations, IngestResult, KeyRecord
 
 __all__ = [
     "accept_observations",
+    "check_import_heights",
     "check_import_span",
     "check_new_tower",
     "check_plausible_time",
@@ -128,8 +130,12 @@ def accept_observations(
 
 
 def check_new_tower(state: AppState, tower: Tower) -> None:
-    """Refuse a tower implausibly far from the existing district (swapped lon/lat...)
-    or one that would stretch it beyond ``district_max_span_m``."""
+    """Refuse a tower implausibly far from the existing district (swapped lon/lat...),
+    one that would stretch it beyond ``district_max_span_m``, or one whose
+    ``base_height_m`` is more than ``base_height_tolerance_m`` from the geoid."""
+    check_ground_height(
+        *tower.centroid_lonlat, tower.base_height_m, state.settings.base_height_tolerance_m
+    )
     district = state.towers.current().district
     if not district.is_empty:
         district.check_tower(
@@ -137,6 +143,19 @@ def check_new_tower(state: AppState, tower: Tower) -> None:
             "geometry",
             max_distance_m=state.settings.tower_max_distance_m,
             max_span_m=state.settings.district_max_span_m,
+        )
+
+
+def check_import_heights(settings: Settings, imported: Sequence[Tower]) -> None:
+    """Refuse an import with a ``base_height_m`` more than ``base_height_tolerance_m``
+    from the EGM2008 geoid at its tower (an :class:`~geo.errors.InvalidTower` naming
+    ``rows.<i>.base_height_m``)."""
+    for i, tower in enumerate(imported):
+        check_ground_height(
+            *tower.centroid_lonlat,
+            tower.base_height_m,
+            settings.base_height_tolerance_m,
+            f"rows.{i}.base_height_m",
         )
 
 

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     tower_max_distance_m: float = Field(
         50_000.0, gt=0, description="New towers farther than this from the district are refused."
     )
+    base_height_tolerance_m: float = Field(
+        200.0,
+        gt=0,
+        le=10_000,
+        description="A tower's base_height_m (ellipsoidal) further than this from the "
+        "EGM2008 geoid height at its centre is refused as implausible.",
+    )
     district_max_span_m: float = Field(
         5_000.0,
         gt=0,

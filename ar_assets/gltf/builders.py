@@ -46,27 +46,55 @@ def _metres(value: float, name: str) -> float:
     return float(value)
 
 
-def tower_marker_glb(height_m: float, footprint_radius_m: float, rgba: Sequence[int]) -> bytes:
+def tower_marker_glb(
+    height_m: float,
+    footprint_radius_m: float,
+    rgba: Sequence[int],
+    footprint_local: Polygon | None = None,
+) -> bytes:
     """A pin for a tower: a slim column ``height_m`` tall on a disc of the footprint.
 
     The disc (``footprint_radius_m``, 5 cm thick) marks the ground; the column's
     radius is a tenth of the footprint radius, between 0.1 and 0.3 m. The origin is
     the centre of the tower's base; the marker spans ``y`` from 0 to ``height_m``.
+    The pin is unlit and emissive in ``rgba`` (its colour is the legend's).
+
+    With ``footprint_local`` (the tower's footprint in metres east, north of the
+    anchor), the GLB also holds the tower's occluder: the footprint extruded to
+    ``height_m`` in a second node flagged with
+    :data:`ar_assets.gltf.glb.OCCLUDER_EXTRAS`, to be drawn depth-only so that the
+    real tower hides the far side of its rings.
     """
+    if footprint_local is not None and not isinstance(footprint_local, Polygon):
+        raise InvalidParameter("must be a shapely Polygon", "footprint_local")
     return _tower_marker(
         _metres(height_m, "height_m"),
         _metres(footprint_radius_m, "footprint_radius_m"),
         _rgba(rgba),
+        shapely.to_wkb(footprint_local, output_dimension=2) if footprint_local else None,
     )
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _tower_marker(height_m: float, footprint_radius_m: float, rgba: Rgba8) -> bytes:
-    material = PbrMaterial("tower", rgba, roughness=0.6)
+def _tower_marker(
+    height_m: float, footprint_radius_m: float, rgba: Rgba8, footprint_wkb: bytes | None
+) -> bytes:
+    material = _glowing("tower", rgba, roughness=0.6)
     pin_radius_m = min(max(0.1 * footprint_radius_m, 0.1), 0.3)
     disc = cylinder(footprint_radius_m, min(BASE_DISC_HEIGHT_M, height_m / 2.0), segments=32)
     column = cylinder(min(pin_radius_m, footprint_radius_m), height_m, segments=16)
-    return encode_glb("tower_marker", [(part, material) for part in (*disc, *column)])
+    occluder = extruded_polygon(shapely.from_wkb(footprint_wkb), height_m) if footprint_wkb else []
+    return encode_glb(
+        "tower_marker", [(part, material) for part in (*disc, *column)], occluder=occluder
+    )
+
+
+def _glowing(name: str, rgba: Rgba8, roughness: float, double_sided: bool = False) -> PbrMaterial:
+    """A material whose colour carries data: unlit, and emissive for clients without
+    ``KHR_materials_unlit``, so light estimation cannot shift it off the legend."""
+    return PbrMaterial(
+        name, rgba, roughness=roughness, double_sided=double_sided, unlit=True, emissive=True
+    )
 
 
 def tier_ring_glb(radius_m: float, thickness_m: float, rgba: Sequence[int]) -> bytes:
@@ -82,7 +110,7 @@ def tier_ring_glb(radius_m: float, thickness_m: float, rgba: Sequence[int]) -> b
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _tier_ring(radius_m: float, thickness_m: float, rgba: Rgba8) -> bytes:
-    material = PbrMaterial("tier", rgba, roughness=0.5)
+    material = _glowing("tier", rgba, roughness=0.5)
     return encode_glb("tier_ring", [(torus(radius_m, thickness_m / 2.0), material)])
 
 
@@ -139,7 +167,7 @@ def zone_volume_glb(polygon_local: Polygon, height_m: float, rgba: Sequence[int]
 @lru_cache(maxsize=_CACHE_SIZE)
 def _zone_volume(polygon_wkb: bytes, height_m: float, rgba: Rgba8) -> bytes:
     polygon = shapely.from_wkb(polygon_wkb)
-    material = PbrMaterial("zone", rgba, roughness=0.9, double_sided=rgba[3] < 255)
+    material = _glowing("zone", rgba, roughness=0.9, double_sided=rgba[3] < 255)
     return encode_glb(
         "zone_volume", [(part, material) for part in extruded_polygon(polygon, height_m)]
     )

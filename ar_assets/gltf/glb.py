@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,7 @@ from geo.errors import InvalidParameter
 
 __all__ = [
     "GENERATOR",
+    "OCCLUDER_EXTRAS",
     "MeshPart",
     "PbrMaterial",
     "encode_glb",
@@ -82,6 +84,10 @@ class PbrMaterial:
     unlit : bool
         Add ``KHR_materials_unlit`` (optional extension): clients that support it
         show the colours exactly, without shading; others fall back to PBR.
+    emissive : bool
+        Also emit the base colour (``emissiveFactor`` = the linear ``rgba`` colour), so
+        a client without ``KHR_materials_unlit`` still shows the legend's colour, glowing,
+        whatever the device's light estimation says.
     """
 
     name: str
@@ -92,6 +98,7 @@ class PbrMaterial:
     textured: bool = False
     blend: bool = False
     unlit: bool = False
+    emissive: bool = False
 
     def __post_init__(self) -> None:
         if len(self.rgba) != 4 or not all(0 <= int(c) <= 255 for c in self.rgba):
@@ -101,7 +108,8 @@ class PbrMaterial:
     def to_gltf(self, texture: int | None) -> gl.Material:
         """The pygltflib material (``texture`` is the index of the base colour texture)."""
         r, g, b, a = self.rgba
-        factor = [*(round(srgb8_to_linear(c), 6) for c in (r, g, b)), round(a / 255.0, 6)]
+        linear = [round(srgb8_to_linear(c), 6) for c in (r, g, b)]
+        factor = [*linear, round(a / 255.0, 6)]
         pbr = gl.PbrMetallicRoughness(
             baseColorFactor=factor,
             metallicFactor=float(self.metallic),
@@ -113,6 +121,7 @@ class PbrMaterial:
             pbrMetallicRoughness=pbr,
             alphaMode=gl.BLEND if (self.blend or a < 255) else gl.OPAQUE,
             doubleSided=self.double_sided,
+            emissiveFactor=linear if self.emissive else None,
             extensions={_UNLIT: {}} if self.unlit else {},
         )
 
@@ -189,10 +198,25 @@ def _unit(normals: FloatArray) -> npt.NDArray[np.float32]:
     return np.asarray(normals / np.where(length > 0, length, 1.0), dtype=np.float32)
 
 
+OCCLUDER_EXTRAS: dict[str, Any] = {"blightmap": {"occluder": True, "render": "depth_only"}}
+"""The ``extras`` of an occluder node (and its mesh and material): glTF cannot say
+"write depth, not colour", so clients find occluders by this flag and draw them
+depth-only (docs/ar-protocol.md, "Occluders"). Their material is fully transparent,
+so a client that ignores the flag draws nothing visible."""
+
+_OCCLUDER_MATERIAL = PbrMaterial("occluder", (0, 0, 0, 0), roughness=1.0, unlit=True)
+
+
 def encode_glb(
-    name: str, parts: Sequence[tuple[MeshPart, PbrMaterial]], png: bytes | None = None
+    name: str,
+    parts: Sequence[tuple[MeshPart, PbrMaterial]],
+    png: bytes | None = None,
+    occluder: Sequence[MeshPart] = (),
 ) -> bytes:
     """A GLB with one node holding one mesh of ``parts`` (one primitive per part).
+
+    With ``occluder`` parts, a second node ``"<name>_occluder"`` holds them, flagged
+    with :data:`OCCLUDER_EXTRAS` and a fully transparent material: a depth-only mask.
 
     Parameters
     ----------
@@ -223,11 +247,24 @@ def encode_glb(
             materials[material] = len(doc.materials)
             doc.materials.append(material.to_gltf(texture if material.textured else None))
         primitives.append(_primitive(blob, part, materials[material], material.textured))
-    if any(m.unlit for m in materials):
-        doc.extensionsUsed = [_UNLIT]
     doc.meshes.append(gl.Mesh(name=name, primitives=primitives))
     doc.nodes.append(gl.Node(name=name, mesh=0))
-    doc.scenes.append(gl.Scene(nodes=[0]))
+    if occluder:
+        materials[_OCCLUDER_MATERIAL] = len(doc.materials)
+        mask = _OCCLUDER_MATERIAL.to_gltf(None)
+        mask.extras = OCCLUDER_EXTRAS
+        doc.materials.append(mask)
+        doc.meshes.append(
+            gl.Mesh(
+                name=f"{name}_occluder",
+                primitives=[_primitive(blob, p, len(doc.materials) - 1, False) for p in occluder],
+                extras=OCCLUDER_EXTRAS,
+            )
+        )
+        doc.nodes.append(gl.Node(name=f"{name}_occluder", mesh=1, extras=OCCLUDER_EXTRAS))
+    if any(m.unlit for m in materials):
+        doc.extensionsUsed = [_UNLIT]
+    doc.scenes.append(gl.Scene(nodes=list(range(len(doc.nodes)))))
     blob.data.extend(b"\x00" * (-len(blob.data) % 4))
     doc.buffers.append(gl.Buffer(byteLength=len(blob.data)))
     doc.set_binary_blob(bytes(blob.data))

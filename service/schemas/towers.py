@@ -34,7 +34,10 @@ class TowerPropertiesIn(StrictModel):
 
     name: Annotated[str, StringConstraints(max_length=200)] = ""
     district: Annotated[str, StringConstraints(max_length=200)] = ""
-    base_height_m: float = Field(description="Base above the WGS84 ellipsoid, metres.")
+    base_height_m: float = Field(
+        description="Ground at the tower's base above the WGS84 ellipsoid, metres (required; "
+        "within base_height_tolerance_m, 200 m, of the EGM2008 geoid height there)."
+    )
     height_m: float = Field(description="Total height above the base, metres.")
     tiers: list[TierIn] = Field(min_length=1, max_length=200)
 

@@ -38,6 +38,7 @@ PNG = heat_patch_png(GRID)  # 50 x 40 pixels
 CASES: dict[str, Callable[[], bytes]] = {
     "marker": lambda: tower_marker_glb(13.0, 4.2, (10, 20, 30, 255)),
     "marker-point": lambda: tower_marker_glb(2.0, 0.5, (0, 34, 77, 255)),
+    "marker-occluder": lambda: tower_marker_glb(13.0, 4.2, (10, 20, 30, 255), L_SHAPE),
     "ring": lambda: tier_ring_glb(8.07, 0.15, (253, 231, 55, 255)),
     "heat": lambda: heat_patch_glb(100.0, 80.0, PNG),
     "zone-donut": lambda: zone_volume_glb(DONUT, 2.0, (120, 120, 120, 140)),
@@ -274,3 +275,41 @@ def test_equal_parameters_hit_the_cache() -> None:
 def test_bad_parameters_are_refused(build: Callable[[], bytes], error: type[GeoError]) -> None:
     with pytest.raises(error):
         build()
+
+
+# --- issue 13, finding 5: data colours glow; towers carry depth-only occluders ---------
+
+
+@pytest.mark.parametrize("name", ["marker", "ring", "zone-L", "zone-donut"])
+def test_data_coloured_materials_are_unlit_and_emissive(name: str, glbs: dict[str, bytes]) -> None:
+    """Rings, markers and zones were lit PBR without emission: light estimation moved
+    their colours off the legend. Now unlit, and emitting the base colour."""
+    doc = decode(glbs[name])
+    assert doc.extensionsUsed == ["KHR_materials_unlit"]
+    for material in doc.materials:
+        assert "KHR_materials_unlit" in material.extensions
+        assert material.emissiveFactor == material.pbrMetallicRoughness.baseColorFactor[:3]
+        assert max(material.emissiveFactor) > 0
+
+
+def test_tower_marker_carries_a_flagged_transparent_occluder(
+    glbs: dict[str, bytes], reports: dict[str, Report]
+) -> None:
+    doc = decode(glbs["marker-occluder"])
+    assert reports["marker-occluder"]["issues"]["numErrors"] == 0
+    assert [n.name for n in doc.nodes] == ["tower_marker", "tower_marker_occluder"]
+    assert doc.scenes[0].nodes == [0, 1]
+    occluder = doc.nodes[1]
+    assert occluder.extras == {"blightmap": {"occluder": True, "render": "depth_only"}}
+    mesh = doc.meshes[occluder.mesh]
+    material = doc.materials[mesh.primitives[0].material]
+    assert material.alphaMode == "BLEND"
+    assert material.pbrMetallicRoughness.baseColorFactor[3] == 0.0
+    assert material.extras["blightmap"]["occluder"] is True
+    # The footprint extruded to the tower's height: X east, -Z north, Y up.
+    bounds = [doc.accessors[p.attributes.POSITION] for p in mesh.primitives]
+    lo = np.min([a.min for a in bounds], axis=0)
+    hi = np.max([a.max for a in bounds], axis=0)
+    np.testing.assert_allclose(lo, [0.0, 0.0, -15.0], atol=1e-5)
+    np.testing.assert_allclose(hi, [20.0, 13.0, 0.0], atol=1e-5)
+    assert len(decode(glbs["marker"]).nodes) == 1  # no footprint given, no occluder

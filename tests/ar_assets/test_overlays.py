@@ -306,7 +306,7 @@ def test_messages_carry_valid_geoposes(store: AssetStore, convention: Convention
         message = overlay_message(overlay, convention)
         assert set(message) == {
             "id", "kind", "layer", "version", "geopose", "pose_frame", "asset", "style",
-            "properties",
+            "properties", "height_above_ground_m",
         }  # fmt: skip
         assert message["kind"] == overlay.kind.value
         assert message["layer"] == overlay.layer.value  # issue 13 finding 6: documented, sent
@@ -360,3 +360,36 @@ def test_zone_polygon_relative_to_anchor_is_not_the_frame_polygon(store: AssetSt
     a, b = (zone_overlays([make_zone("z", p)], FRAME, GROUND_M, store)[0] for p in (DONUT, offset))
     assert a.asset == b.asset  # same shape, same GLB: only the anchor moved
     assert a.anchor != b.anchor
+
+
+def test_messages_carry_the_height_above_ground(store: AssetStore) -> None:
+    """Issue 13, finding 7: no height above ground was sent, so ARCore terrain and
+    rooftop anchors could not be used. Markers and zones stand on the ground, rings
+    at their tier's height above the tower base, heat patches at their lift."""
+    by_id = {o.id: overlay_message(o) for o in everything(store)}
+    tower = TOWERS[0]
+    assert by_id["tower:T1"]["height_above_ground_m"] == 0.0
+    for tier in tower.tiers:
+        message = by_id[f"tier:T1:{tier.level}"]
+        assert message["height_above_ground_m"] == pytest.approx(tier.height_m)
+        ground = message["geopose"]["position"]["h"] - message["height_above_ground_m"]
+        assert ground == pytest.approx(tower.base_height_m, abs=1e-3)
+    kinds = {m["kind"]: m["height_above_ground_m"] for m in by_id.values()}
+    assert kinds["remedy_zone"] == 0.0
+    assert kinds["heat_patch"] == pytest.approx(HEAT_LIFT_M)
+
+
+def test_tower_markers_carry_their_footprint_as_occluder(store: AssetStore) -> None:
+    """Issue 13, finding 5: a marker's GLB holds the footprint extruded to the tower's
+    height as a depth-only occluder node (the square of T1: 10 m x 10 m)."""
+    marker = next(o for o in tower_overlays(TOWERS, TIER_VALUES, store) if o.id == "tower:T1")
+    doc = pygltflib.GLTF2.load_from_bytes(glb_of(store, marker.asset))
+    (node,) = [n for n in doc.nodes if (n.extras or {}).get("blightmap")]
+    mesh = doc.meshes[node.mesh]
+    accessors = [doc.accessors[p.attributes.POSITION] for p in mesh.primitives]
+    lo = np.min([a.min for a in accessors], axis=0)
+    hi = np.max([a.max for a in accessors], axis=0)
+    # A UTM square, turned by the meridian convergence (~1.7 deg) in true east-north.
+    turn = math.radians(1.7)
+    side_m = 10.0 * (math.cos(turn) + math.sin(turn))
+    np.testing.assert_allclose(hi - lo, [side_m, TOWERS[0].height_m, side_m], atol=0.02)

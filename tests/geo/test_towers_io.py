@@ -38,7 +38,11 @@ def assert_same_towers(actual: list[Tower], expected: list[Tower], tol: float = 
         assert dict(got.extra) == dict(want.extra)
 
 
+GROUND_M = 34.0  # ground above the ellipsoid near BERLIN (geoid ~ 39 m)
+
+
 def feature(geometry: dict[str, Any], **properties: Any) -> dict[str, Any]:
+    properties.setdefault("base_height_m", GROUND_M)
     return {"type": "Feature", "properties": properties, "geometry": geometry}
 
 
@@ -52,7 +56,7 @@ def point(lon: float = BERLIN[0], lat: float = BERLIN[1]) -> dict[str, Any]:
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    pd.DataFrame(rows).to_csv(path, index=False)
+    pd.DataFrame([{"base_height_m": GROUND_M, **row} for row in rows]).to_csv(path, index=False)
     return path
 
 
@@ -101,7 +105,9 @@ def test_csv_in_web_mercator_with_xy_columns(tmp_path: Path, towers: list[Tower]
     rows = []
     for tower in towers:
         x, y = to_mercator.transform(*tower.centroid_lonlat)
-        rows.append({"id": tower.id, "x": x, "y": y, "height_m": tower.height_m})
+        rows.append(
+            {"id": tower.id, "x": x, "y": y, "height_m": tower.height_m, "base_height_m": 44.5}
+        )
     path = write_csv(tmp_path / "towers.csv", rows)
 
     read = read_towers(path, crs="EPSG:3857")
@@ -111,8 +117,20 @@ def test_csv_in_web_mercator_with_xy_columns(tmp_path: Path, towers: list[Tower]
         assert got.footprint_wgs84.geom_type == "Point"
         assert got.centroid_lonlat == pytest.approx(want.centroid_lonlat, abs=DEG_TOL)
         assert got.tiers == (Tier(0, 0.0),)
-        assert got.base_height_m == 0.0
+        assert got.base_height_m == 44.5
         assert dict(got.extra) == {}
+
+
+def test_a_missing_base_height_is_refused_not_zero(tmp_path: Path) -> None:
+    """Issue 13, finding 7: a tower without base_height_m got 0 m ellipsoidal, about
+    46 m underground in Utrecht. Now the file is refused, naming the field."""
+    path = tmp_path / "towers.csv"
+    pd.DataFrame([{"id": "T-1", "lon": 5.1214, "lat": 52.0907, "height_m": 12.0}]).to_csv(
+        path, index=False
+    )
+    with pytest.raises(InvalidTower, match="above the WGS84 ellipsoid") as caught:
+        read_towers(path)
+    assert caught.value.field == "rows.0.base_height_m"
 
 
 @pytest.mark.parametrize(
@@ -143,7 +161,9 @@ def test_csv_coordinate_columns(
 
 def test_csv_keeps_text_ids_and_names(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
-    path.write_text("id,name,lon,lat,height_m,owner,plots\n007,NA,13.4,52.5,9,,3\n")
+    path.write_text(
+        "id,name,lon,lat,height_m,base_height_m,owner,plots\n007,NA,13.4,52.5,9,34,,3\n"
+    )
     [tower] = read_towers(path)
     assert tower.id == "007"
     assert tower.name == "NA"
@@ -168,7 +188,7 @@ def test_csv_with_a_bad_coordinate_names_the_row(tmp_path: Path) -> None:
 
 def test_csv_out_of_range_names_the_row(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
-    path.write_text("id,lon,lat,height_m\na,13.4,52.5,9\nb,13.4,95.0,9\n")
+    path.write_text("id,lon,lat,height_m,base_height_m\na,13.4,52.5,9,34\nb,13.4,95.0,9,34\n")
     with pytest.raises(InvalidGeometry) as info:
         read_towers(path)
     assert info.value.field == "rows.1.geometry"
@@ -199,7 +219,8 @@ def test_zipped_shapefile_round_trip(tmp_path: Path, towers: list[Tower]) -> Non
 
 def test_shapefile_without_prj_uses_the_given_crs(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(
-        {"id": ["a"], "height_m": [9.0]}, geometry=[Point(391_779.0, 5_820_072.0)]
+        {"id": ["a"], "height_m": [9.0], "base_heigh": [GROUND_M]},
+        geometry=[Point(391_779.0, 5_820_072.0)],
     )
     shp = tmp_path / "towers.shp"
     with pytest.warns(UserWarning, match="crs"):
@@ -297,7 +318,10 @@ def test_geodataframe_round_trip(towers: list[Tower]) -> None:
 
 
 def test_geodataframe_without_crs_uses_the_given_crs() -> None:
-    frame = gpd.GeoDataFrame({"id": ["a"], "height_m": [5.0]}, geometry=[Point(500_000.0, 0.0)])
+    frame = gpd.GeoDataFrame(
+        {"id": ["a"], "height_m": [5.0], "base_height_m": [GROUND_M]},
+        geometry=[Point(500_000.0, 0.0)],
+    )
     [tower] = towers_from_geodataframe(frame, crs="EPSG:32633")
     assert tower.centroid_lonlat == pytest.approx((15.0, 0.0), abs=1e-9)
 
@@ -409,7 +433,7 @@ def test_bow_tie_polygon_is_rejected_with_shapely_reason(tmp_path: Path) -> None
         ({"id": "a"}, InvalidTower, "rows.1.height_m"),
         ({"id": "a", "height_m": "tall"}, InvalidTower, "rows.1.height_m"),
         ({"id": "a", "height_m": 5000}, InvalidTower, "rows.1.height_m"),
-        ({"id": "a", "height_m": 5, "base_height_m": True}, InvalidTower, "rows.1.base_height_m"),
+        ({"id": "a", "height_m": 5, "base_height_m": "high"}, InvalidTower, "rows.1.base_height_m"),
         ({"height_m": 5}, InvalidTower, "rows.1.id"),
         ({"id": "no spaces", "height_m": 5}, InvalidTower, "rows.1.id"),
         ({"id": "first", "height_m": 5}, InvalidTower, "rows.1.id"),
@@ -466,7 +490,11 @@ def test_missing_geometry_names_the_row(tmp_path: Path) -> None:
     path = write_geojson(
         tmp_path / "t.geojson",
         feature(point(), id="a", height_m=5),
-        {"type": "Feature", "properties": {"id": "b", "height_m": 5}, "geometry": None},
+        {
+            "type": "Feature",
+            "properties": {"id": "b", "height_m": 5, "base_height_m": 1},
+            "geometry": None,
+        },
     )
     with pytest.raises(InvalidGeometry) as info:
         read_towers(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -80,6 +81,23 @@ def test_import_towers_from_projected_geojson(
         store.close()
     assert got is not None
     assert got.centroid_lonlat == pytest.approx(towers[3].centroid_lonlat, abs=1e-7)
+
+
+def test_import_towers_refuses_a_base_height_far_from_the_geoid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13, finding 7: heights from -500 to 9,000 m were accepted anywhere."""
+    towers = [make_tower(0), replace(make_tower(1), base_height_m=4000.0)]
+    src = tmp_path / "towers.geojson"
+    write_towers(towers, src)
+    assert main(["import", "towers", str(src), "--data", str(tmp_path / "d")]) != 0
+    err = capsys.readouterr().err
+    assert "rows.1.base_height_m" in err and "EGM2008" in err
+    store = open_store(Settings(data_dir=tmp_path / "d"))
+    try:
+        assert store.list_towers() == []
+    finally:
+        store.close()
 
 
 def test_ingest_file_twice_is_idempotent(

@@ -155,3 +155,39 @@ def test_far_away_tower_is_refused_once_a_district_exists(
     far["geometry"] = {"type": "Point", "coordinates": [52.0912, 5.1230]}
     r = client.post("/collections/towers/items", json=far, headers=auth(keys["admin"]))
     assert r.status_code == 422 and "swapped" in r.text
+
+
+# --- issue 13, finding 7: no silent 0 m base, heights plausible against the geoid -------
+
+
+def test_a_tower_without_base_height_is_refused_naming_the_field(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    body = tower_feature()
+    del body["properties"]["base_height_m"]
+    r = client.post("/collections/towers/items", json=body, headers=auth(keys["admin"]))
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["properties.base_height_m"]
+    assert client.get("/collections/towers/items/NEW-1").status_code == 404
+
+
+@pytest.mark.parametrize("base_height_m", [-200.0, 300.0, 9000.0, -500.0])
+def test_a_base_height_far_from_the_geoid_is_refused(
+    base_height_m: float, client: TestClient, keys: dict[str, str]
+) -> None:
+    """The geoid is 43.5 m above the ellipsoid here; beyond +-200 m of it is implausible."""
+    body = tower_feature(base_height_m=base_height_m)
+    r = client.post("/collections/towers/items", json=body, headers=auth(keys["admin"]))
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == "base_height_m"
+    assert "EGM2008" in error["reason"] and "base_height_tolerance_m" in error["reason"]
+
+
+@pytest.mark.parametrize("base_height_m", [0.0, 43.5, 243.0, -156.0])
+def test_base_heights_near_the_geoid_are_accepted(
+    base_height_m: float, client: TestClient, keys: dict[str, str]
+) -> None:
+    body = tower_feature(base_height_m=base_height_m)
+    r = client.post("/collections/towers/items", json=body, headers=auth(keys["admin"]))
+    assert r.status_code == 201, r.text
