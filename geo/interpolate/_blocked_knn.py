@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-__all__ = ["knn_blocked"]
+__all__ = ["blocks", "knn_blocked"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -87,12 +87,16 @@ def _pick(
                 dist[t, j] = math.sqrt(dist[t, j])
 
 
-def knn_blocked(
+def blocks(
     tree: cKDTree, points: FloatArray, targets: FloatArray, k: int
-) -> tuple[FloatArray, IndexArray]:
-    """Distances and indices of the ``k`` nearest ``points`` of each target, nearest first.
+) -> tuple[IndexArray, IndexArray, FloatArray, IndexArray, IndexArray]:
+    """Targets gathered into x-y blocks, with each block's candidate samples.
 
-    ``tree`` is built on ``points``; ``k`` must be at most ``len(points)``.
+    Returns ``order`` (targets, block by block), ``starts`` (each block's first
+    position in ``order``, then ``m``), the blocks' ``centres``, and the candidates
+    ``cand[cand_ptr[b]:cand_ptr[b + 1]]`` that surely hold the ``k`` nearest samples of
+    every target of block ``b``. Blocks come column of blocks by column, so
+    consecutive blocks are neighbours.
     """
     m, n = len(targets), len(points)
     lo_t, hi_t = targets[:, :2].min(axis=0), targets[:, :2].max(axis=0)
@@ -116,7 +120,19 @@ def knn_blocked(
     sizes = np.fromiter((len(b) for b in balls), dtype=np.intp, count=len(balls))
     cand_ptr = np.r_[0, np.cumsum(sizes)].astype(np.intp)
     cand = np.fromiter(itertools.chain.from_iterable(balls), dtype=np.intp, count=int(cand_ptr[-1]))
+    return order.astype(np.intp), starts, centres, cand, cand_ptr
+
+
+def knn_blocked(
+    tree: cKDTree, points: FloatArray, targets: FloatArray, k: int
+) -> tuple[FloatArray, IndexArray]:
+    """Distances and indices of the ``k`` nearest ``points`` of each target, nearest first.
+
+    ``tree`` is built on ``points``; ``k`` must be at most ``len(points)``.
+    """
+    m = len(targets)
+    order, starts, centres, cand, cand_ptr = blocks(tree, points, targets, k)
     dist = np.empty((m, k))
     idx = np.empty((m, k), dtype=np.intp)
-    _pick(points, targets, centres, order.astype(np.intp), starts, cand, cand_ptr, dist, idx)
+    _pick(points, targets, centres, order, starts, cand, cand_ptr, dist, idx)
     return dist, idx
