@@ -47,25 +47,19 @@ def _cov(h: float, code: int, psill: float, range_m: float, sill: float) -> floa
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _assemble(
-    points: FloatArray,
-    members: IndexArray,
-    code: int,
-    psill: float,
-    range_m: float,
-    sill: float,
-    out: FloatArray,
-) -> None:
-    """Strict lower triangle of the members' covariance matrix into ``out``."""
-    k = len(members)
-    d = points.shape[1]
-    for i in range(k):
+def _block_cov(lp: FloatArray, code: int, psill: float, range_m: float, sill: float) -> FloatArray:
+    """Strict lower triangle of the covariance matrix of a block's candidates ``lp``:
+    each system of the block takes its entries from here."""
+    nc, d = lp.shape
+    out = np.empty((nc, nc))
+    for i in range(nc):
         for j in range(i):
             sq = 0.0
             for ax in range(d):
-                diff = points[members[i], ax] - points[members[j], ax]
+                diff = lp[i, ax] - lp[j, ax]
                 sq += diff * diff
             out[i, j] = _cov(math.sqrt(sq), code, psill, range_m, sill)
+    return out
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -92,21 +86,26 @@ def _cholesky(a: FloatArray, inv_diag: FloatArray) -> bool:
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _factor(
-    points: FloatArray,
+    kb: FloatArray,
+    local: IndexArray,
     error_var: FloatArray,
     members: IndexArray,
-    code: int,
-    psill: float,
-    range_m: float,
     sill: float,
     chol: FloatArray,
     inv_diag: FloatArray,
 ) -> bool:
     """Cholesky factor of the members' covariance matrix into ``chol`` (lower), with
-    the reciprocals of its diagonal; a jitter as in ``_ok_kernel`` if needed."""
+    the reciprocals of its diagonal; a jitter as in ``_ok_kernel`` if needed.
+
+    ``local`` are the members' places among the block's candidates, whose covariances
+    are ``kb`` (:func:`_block_cov`).
+    """
+    k = len(members)
     for jitter in _JITTERS:
-        _assemble(points, members, code, psill, range_m, sill, chol)
-        for i in range(len(members)):
+        for i in range(k):
+            for j in range(i):
+                li, lj = local[i], local[j]
+                chol[i, j] = kb[li, lj] if li > lj else kb[lj, li]
             chol[i, i] = sill + error_var[members[i]] + jitter * sill
         if _cholesky(chol, inv_diag):
             return True
@@ -153,9 +152,11 @@ def _nearest(
     sqs: FloatArray,
     bd: FloatArray,
     bi: IndexArray,
+    bl: IndexArray,
 ) -> None:
     """The ``k`` nearest of a block's candidates ``lp`` (their sample ids ``local``,
-    nearest the block's centre first) into ``bi``, squared distances into ``bd``."""
+    nearest the block's centre first) into ``bi``, their places in ``local`` into
+    ``bl``, squared distances into ``bd``."""
     k = len(bd)
     for ci in range(len(local)):
         sq = 0.0
@@ -172,9 +173,11 @@ def _nearest(
         while j >= 0 and bd[j] > sq:
             bd[j + 1] = bd[j]
             bi[j + 1] = bi[j]
+            bl[j + 1] = bl[j]
             j -= 1
         bd[j + 1] = sq
         bi[j + 1] = local[ci]
+        bl[j + 1] = ci
         filled = min(filled + 1, k)
 
 
@@ -189,13 +192,11 @@ def _same_set(bi: IndexArray, mark: NDArray[np.int64], version: int) -> bool:
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _new_system(
-    points: FloatArray,
+    kb: FloatArray,
+    local: IndexArray,
     values: FloatArray,
     error_var: FloatArray,
     members: IndexArray,
-    code: int,
-    psill: float,
-    range_m: float,
     sill: float,
     chol: FloatArray,
     inv: FloatArray,
@@ -204,7 +205,7 @@ def _new_system(
 ) -> tuple[bool, float, float]:
     """Factor of the members' system, ``a = C^-1 1``, ``r = C^-1 z - mu a``; returns
     ``(good, s, mu)`` with ``s = 1^T a``."""
-    if not _factor(points, error_var, members, code, psill, range_m, sill, chol, inv):
+    if not _factor(kb, local, error_var, members, sill, chol, inv):
         return False, 1.0, 0.0
     k = len(members)
     z = np.empty(k)
@@ -275,16 +276,17 @@ def _sweep(
     mark = np.zeros(len(points), dtype=np.int64)  # version of the system a sample is in
     pos = np.zeros(len(points), dtype=np.intp)  # and its place there
     cur = -1  # slot whose members ``mark`` and ``pos`` describe
-    bd, bi = np.empty(k), np.empty(k, dtype=np.intp)
+    bd, bi, bl = np.empty(k), np.empty(k, dtype=np.intp), np.empty(k, dtype=np.intp)
     c, v = np.empty(k), np.empty(k)
     systems = 0
     for b in range(len(starts) - 1):
         local = _near_first(points, cand[cand_ptr[b] : cand_ptr[b + 1]], centres[b])
         lp = np.ascontiguousarray(points[local])  # the block's candidates
         sqs = np.empty(len(local))
+        kb = np.empty((0, 0))  # the candidates' covariances, at the block's first new set
         for q in range(starts[b], starts[b + 1]):
             t = order[q]
-            _nearest(lp, local, targets[t], sqs, bd, bi)
+            _nearest(lp, local, targets[t], sqs, bd, bi, bl)
             h = np.uint64(0)  # the set's key, whatever the order
             for i in range(k):
                 h += keys[bi[i]]
@@ -298,8 +300,10 @@ def _sweep(
                 tab_key[s], tab_ver[s], tab_idx[s] = h, systems, bi
                 _mark(bi, systems, mark, pos)
                 cur = s
+                if len(kb) == 0:
+                    kb = _block_cov(lp, code, psill, range_m, sill)
                 tab_good[s], tab_s[s], tab_mu[s] = _new_system(
-                    points, values, error_var, bi, code, psill, range_m, sill,
+                    kb, bl, values, error_var, bi, sill,
                     tab_chol[s], tab_inv[s], tab_a[s], tab_r[s],
                 )  # fmt: skip
             if not tab_good[s]:
