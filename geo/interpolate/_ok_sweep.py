@@ -29,6 +29,9 @@ __all__ = ["krige_blocked"]
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
 
+_MIN_PIVOT = 1e-12
+"""Smallest accepted squared pivot, relative to the diagonal entry (see :func:`_cholesky`)."""
+
 _TABLE_SLOTS = 1024
 """Systems kept for reuse (about 2.5 MB at k = 16)."""
 
@@ -62,16 +65,17 @@ def _block_cov(lp: FloatArray, code: int, psill: float, range_m: float, sill: fl
     return out
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True)
 def _cholesky(a: FloatArray, inv_diag: FloatArray) -> bool:
     """Lower triangle of ``a`` by its Cholesky factor, and the reciprocals of its
-    diagonal; False if ``a`` is not numerically positive definite."""
+    diagonal; False if ``a`` is not numerically positive definite (a pivot below
+    ``_MIN_PIVOT`` of its diagonal entry: coinciding samples without nugget)."""
     k = a.shape[0]
     for j in range(k):
         acc = a[j, j]
         for p in range(j):
             acc -= a[j, p] * a[j, p]
-        if not acc > 0.0:
+        if not acc > _MIN_PIVOT * a[j, j]:  # round-off of a singular matrix: jitter
             return False
         piv = math.sqrt(acc)
         a[j, j] = piv
@@ -80,7 +84,7 @@ def _cholesky(a: FloatArray, inv_diag: FloatArray) -> bool:
             acc = a[i, j]
             for p in range(j):
                 acc -= a[i, p] * a[j, p]
-            a[i, j] = acc * inv_diag[j]
+            a[i, j] = acc / piv
     return True
 
 
