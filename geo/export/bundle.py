@@ -51,6 +51,7 @@ def write_pdf_here(
     """The default :data:`PdfWriter`: :func:`~geo.export.pdf.write_pdf` in this process."""
     return write_pdf(data, area_wgs84, layers, options, path)
 
+
 _COG_COST, _GPKG_COST, _PDF_COST_PER_PAGE = 20.0, 40.0, 200.0
 
 

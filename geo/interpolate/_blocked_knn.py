@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-__all__ = ["knn_blocked"]
+__all__ = ["blocks", "knn_blocked"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -40,6 +40,46 @@ def _near_first(points: FloatArray, local: IndexArray, centre: FloatArray) -> In
         to_centre[c] = sq
     out: IndexArray = local[np.argsort(to_centre)]
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _bin(
+    targets: FloatArray, lo: FloatArray, side: float, nx: int, ny: int
+) -> tuple[IndexArray, IndexArray, FloatArray, FloatArray]:
+    """Targets by x-y block of ``side`` (a counting sort, blocks column by column):
+    ``order``, each non-empty block's ``starts`` (then ``m``), centre and radius."""
+    m, d = targets.shape
+    block = np.empty(m, dtype=np.int64)
+    count = np.zeros(nx * ny + 1, dtype=np.int64)
+    for t in range(m):
+        cx = min(int((targets[t, 0] - lo[0]) / side), nx - 1)
+        cy = min(int((targets[t, 1] - lo[1]) / side), ny - 1)
+        block[t] = cx * ny + cy
+        count[block[t] + 1] += 1
+    count = np.cumsum(count)
+    nonempty = np.flatnonzero(count[1:] > count[:-1])
+    starts = np.empty(len(nonempty) + 1, dtype=np.intp)
+    starts[:-1] = count[nonempty]
+    starts[-1] = m
+    fill = count[:-1].copy()
+    order = np.empty(m, dtype=np.intp)
+    for t in range(m):
+        order[fill[block[t]]] = t
+        fill[block[t]] += 1
+    nb = len(nonempty)
+    centres = np.zeros((nb, d))
+    delta = np.zeros(nb)
+    for b in range(nb):
+        for q in range(starts[b], starts[b + 1]):
+            centres[b] += targets[order[q]]
+        centres[b] /= starts[b + 1] - starts[b]
+        for q in range(starts[b], starts[b + 1]):
+            sq = 0.0
+            for ax in range(d):
+                diff = targets[order[q], ax] - centres[b, ax]
+                sq += diff * diff
+            delta[b] = max(delta[b], math.sqrt(sq))
+    return order, starts, centres, delta
 
 
 @numba.njit(cache=True, nogil=True)
@@ -87,12 +127,16 @@ def _pick(
                 dist[t, j] = math.sqrt(dist[t, j])
 
 
-def knn_blocked(
+def blocks(
     tree: cKDTree, points: FloatArray, targets: FloatArray, k: int
-) -> tuple[FloatArray, IndexArray]:
-    """Distances and indices of the ``k`` nearest ``points`` of each target, nearest first.
+) -> tuple[IndexArray, IndexArray, FloatArray, IndexArray, IndexArray]:
+    """Targets gathered into x-y blocks, with each block's candidate samples.
 
-    ``tree`` is built on ``points``; ``k`` must be at most ``len(points)``.
+    Returns ``order`` (targets, block by block), ``starts`` (each block's first
+    position in ``order``, then ``m``), the blocks' ``centres``, and the candidates
+    ``cand[cand_ptr[b]:cand_ptr[b + 1]]`` that surely hold the ``k`` nearest samples of
+    every target of block ``b``. Blocks come column of blocks by column, so
+    consecutive blocks are neighbours.
     """
     m, n = len(targets), len(points)
     lo_t, hi_t = targets[:, :2].min(axis=0), targets[:, :2].max(axis=0)
@@ -100,23 +144,29 @@ def knn_blocked(
     lo_p, hi_p = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
     spacing = math.sqrt(max(float(np.prod(np.maximum(hi_p - lo_p, 1e-9))), 1e-18) * k / n)
     side = max(min(math.sqrt(area * _TARGETS_PER_BLOCK / m), 0.5 * spacing), 1e-9)
-    cell = np.floor((targets[:, :2] - lo_t) / side).astype(np.int64)
-    key = cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1]
-    order = np.argsort(key, kind="stable")
-    first = np.flatnonzero(np.r_[True, np.diff(key[order]) != 0])
-    starts = np.r_[first, m].astype(np.intp)
-    sums = np.add.reduceat(targets[order], first, axis=0)
-    counts = np.diff(starts)
-    centres = sums / counts[:, None]
-    block_of = np.repeat(np.arange(len(first)), counts)
-    spread = np.sqrt(((targets[order] - centres[block_of]) ** 2).sum(axis=1))
-    delta = np.maximum.reduceat(spread, first)
+    shape = np.floor((hi_t - lo_t) / side).astype(np.int64) + 1
+    while int(shape[0]) * int(shape[1]) > 4 * m + 16:  # targets on a line: fewer blocks
+        side *= 2.0
+        shape = np.floor((hi_t - lo_t) / side).astype(np.int64) + 1
+    order, starts, centres, delta = _bin(targets, lo_t, side, int(shape[0]), int(shape[1]))
     r_k, _ = tree.query(centres, k=[k], workers=-1)
     balls = tree.query_ball_point(centres, r_k[:, 0] * (1 + 1e-12) + 2.0 * delta + 1e-9, workers=-1)
     sizes = np.fromiter((len(b) for b in balls), dtype=np.intp, count=len(balls))
     cand_ptr = np.r_[0, np.cumsum(sizes)].astype(np.intp)
     cand = np.fromiter(itertools.chain.from_iterable(balls), dtype=np.intp, count=int(cand_ptr[-1]))
+    return order, starts, centres, cand, cand_ptr
+
+
+def knn_blocked(
+    tree: cKDTree, points: FloatArray, targets: FloatArray, k: int
+) -> tuple[FloatArray, IndexArray]:
+    """Distances and indices of the ``k`` nearest ``points`` of each target, nearest first.
+
+    ``tree`` is built on ``points``; ``k`` must be at most ``len(points)``.
+    """
+    m = len(targets)
+    order, starts, centres, cand, cand_ptr = blocks(tree, points, targets, k)
     dist = np.empty((m, k))
     idx = np.empty((m, k), dtype=np.intp)
-    _pick(points, targets, centres, order.astype(np.intp), starts, cand, cand_ptr, dist, idx)
+    _pick(points, targets, centres, order, starts, cand, cand_ptr, dist, idx)
     return dist, idx

@@ -22,12 +22,12 @@ from geo.errors import GeoError
 from geo.interpolate._blocked_knn import knn_blocked
 from geo.interpolate._neighbours import chunks, knn, knn_without_self
 
-__all__ = ["Interpolator", "NeighbourhoodInterpolator"]
+__all__ = ["BLOCKED_FROM", "Interpolator", "NeighbourhoodInterpolator"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
 
-_BLOCKED_FROM = 2048
+BLOCKED_FROM = 2048
 """Batches of at least this many targets use :func:`knn_blocked` (same neighbours)."""
 
 
@@ -122,13 +122,20 @@ class NeighbourhoodInterpolator(ABC):
             raise GeoError(f"targets must be finite and of shape (m, {d})", "targets")
         est, var = np.empty(len(pts)), np.empty(len(pts))
         for rows in chunks(len(pts), self.chunk_size):
-            batch = pts[rows]
-            if len(batch) >= _BLOCKED_FROM:  # clustered targets (grids): shared ball queries
-                dist, idx = knn_blocked(self.tree, self.coords, batch, self.k)
-            else:
-                dist, idx = knn(self.tree, batch, self.k)
-            est[rows], var[rows] = self.estimate(batch, dist, idx)
+            est[rows], var[rows] = self.predict_batch(pts[rows])
         return est, var
+
+    def predict_batch(self, batch: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Estimates and variances of one batch of (checked) targets.
+
+        Finds each target's neighbours and hands them to :meth:`estimate`; a method
+        with a faster fused path for large batches overrides this.
+        """
+        if len(batch) >= BLOCKED_FROM:  # clustered targets (grids): shared ball queries
+            dist, idx = knn_blocked(self.tree, self.coords, batch, self.k)
+        else:
+            dist, idx = knn(self.tree, batch, self.k)
+        return self.estimate(batch, dist, idx)
 
     def loo(self) -> tuple[FloatArray, FloatArray]:
         """Leave-one-out estimates and variances: each sample from its ``k`` nearest others.
