@@ -6,7 +6,8 @@ from what the operation is (its declared parameters, body and security) and from
 one error table (:data:`service.errors.STATUS_BY_ERROR` and the :class:`ApiError`
 classes):
 
-* every operation: 400 (malformed or unknown query parameters are refused everywhere);
+* every operation: 400 (malformed or unknown query parameters are refused everywhere),
+  431 (a request head over ``http_max_header_bytes``) and 503;
 * operations needing a key (``security``): 401 and 403; those needing more than
   ``read`` are writes, counted against the key's rate limits: 429;
 * operations with path parameters: 404;
@@ -127,7 +128,9 @@ def _permissions(route: APIRoute) -> set[Permission]:
 
 def _statuses(route: APIRoute | None, operation: dict[str, Any]) -> set[int]:
     params = operation.get("parameters", [])
-    statuses = {400, 503}  # any request may be malformed; any service may be unavailable
+    # any request may be malformed or have a head over the server's limit (431, from
+    # service/guard: a long query string); any service may be unavailable
+    statuses = {400, 431, 503}
     if operation.get("security"):
         statuses |= {401, 403}
     if route is not None and _permissions(route) - {Permission.READ}:
