@@ -7,8 +7,9 @@
    ``generate_series``, in time order, over a district of about 1 x 1 km; the store's
    indexes are in place while it fills), then ``--requests`` random bboxes of about
    100 x 100 m through ``/collections/observations/items?bbox=...`` (10 items per page,
-   with ``numberMatched``) and through the store directly; medians, beside
-   ``/conformance`` on the same server (the HTTP floor).
+   with ``numberMatched``) and through the store directly, then the same boxes within
+   one day (``datetime``); medians, beside ``/conformance`` on the same server (the
+   HTTP floor).
 
     .venv/bin/python bench/bench_ingest_postgis.py [--batches 20] [--rows 2000000]
         [--requests 200] [--database-url postgresql://postgres@127.0.0.1:5432/test]
@@ -25,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -123,15 +125,22 @@ def bboxes(n: int, seed: int = 2026) -> list[tuple[float, float, float, float]]:
     return out
 
 
-def bbox_timings(settings: Settings, requests: int) -> dict[str, float]:
-    """Medians (ms) of the bbox query through HTTP and the store, and of /conformance."""
+def bbox_timings(settings: Settings, requests: int, day: str | None = None) -> dict[str, float]:
+    """Medians (ms) of the bbox query through HTTP and the store, and of /conformance.
+
+    ``day`` (``YYYY-MM-DD``): also restrict to that UTC day (``datetime`` on HTTP).
+    """
     boxes = bboxes(requests)
+    window = {}
+    if day is not None:
+        start = datetime.fromisoformat(f"{day}T00:00:00+00:00")
+        window = {"start": start, "end": start + timedelta(days=1) - timedelta(milliseconds=1)}
     store = open_store(settings)
     direct, matched = [], []
     try:
         for b in boxes:
             t0 = time.perf_counter()
-            page = store.query_observations(ObservationQuery(bbox_wgs84=b, limit=10))
+            page = store.query_observations(ObservationQuery(bbox_wgs84=b, limit=10, **window))
             direct.append(time.perf_counter() - t0)
             matched.append(page.number_matched)
     finally:
@@ -140,6 +149,8 @@ def bbox_timings(settings: Settings, requests: int) -> dict[str, float]:
     with Server(settings.data_dir) as server, httpx.Client(base_url=server.url) as http:
         for b in boxes:
             params = {"bbox": ",".join(f"{v:.6f}" for v in b), "limit": "10"}
+            if day is not None:
+                params["datetime"] = f"{day}T00:00:00Z/{day}T23:59:59.999Z"
             t0 = time.perf_counter()
             http.get("/collections/observations/items", params=params).raise_for_status()
             http_ms.append(time.perf_counter() - t0)
@@ -177,13 +188,17 @@ def main() -> None:
             assert settings.database_url is not None
             seconds = fill(settings.database_url, settings.database_schema, args.rows)
             print(f"filled {args.rows:,} observations in {seconds:.0f} s")
-            figures = bbox_timings(settings, args.requests)
-        print(
-            f"bbox over {args.rows:,}: store median {figures['store median']:.2f} ms; "
-            f"HTTP median {figures['http median']:.2f} ms, p95 {figures['http p95']:.2f} ms; "
-            f"/conformance median {figures['conformance median']:.2f} ms; "
-            f"median matched {figures['matched median']:,.0f}"
-        )
+            shapes = {"bbox": None, "bbox + one day": "2026-09-05"}
+            results = {
+                name: bbox_timings(settings, args.requests, day) for name, day in shapes.items()
+            }
+        for name, figures in results.items():
+            print(
+                f"{name} over {args.rows:,}: store median {figures['store median']:.2f} ms; "
+                f"HTTP median {figures['http median']:.2f} ms, p95 {figures['http p95']:.2f} ms; "
+                f"/conformance median {figures['conformance median']:.2f} ms; "
+                f"median matched {figures['matched median']:,.0f}"
+            )
 
 
 if __name__ == "__main__":
