@@ -37,6 +37,7 @@ from service.store.base import (
     ObservationPage,
     ObservationQuery,
     Store,
+    StoreError,
 )
 from service.store.gpkg_provenance import observation_feature, tower_feature
 from service.store.postgis_connections import Pool, upgrade_database
@@ -320,6 +321,10 @@ class PostGISStore(Store):
         """
         rows = cursor.execute(_STORED_OF_BATCH).fetchall()
         stored = {o.id: observation_digest(o) for o in map(observation_from_row, rows)}
+        if len(stored) < len({o.id for o in batch}):
+            # Seen by ON CONFLICT, then deleted by a concurrent transaction: nothing is
+            # written, and the client's retry will store it.
+            raise StoreError("an observation of the batch was deleted meanwhile; send it again")
         conflicts = [
             (i, stored[o.id]) for i, o in enumerate(batch) if observation_digest(o) != stored[o.id]
         ]

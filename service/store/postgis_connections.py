@@ -79,6 +79,10 @@ class Pool:
             min_size=1,
             max_size=max_size,
             configure=self._configure,
+            # pg_stat_activity names the service and its schema
+            kwargs={"application_name": f"blightmap:{schema}"[:63]},
+            # a connection broken by a server restart is replaced, not handed out
+            check=ConnectionPool.check_connection,
             timeout=connect_timeout_s * 3,
             open=False,
             name=f"blightmap-{schema}",

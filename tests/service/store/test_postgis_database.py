@@ -221,3 +221,22 @@ def test_committed_data_survives_a_killed_process(target: tuple[str, str]) -> No
         assert store.counts()["observations"] == 500
         assert store.data_version() == 1
         assert store.get_observation("obs-00499") == make_observation(499)
+
+
+def test_a_terminated_database_session_is_replaced(target: tuple[str, str]) -> None:
+    """The server's backends of the store are killed (a restart, an admin): the next
+    call gets a fresh connection and everything committed is there."""
+    url, schema = target
+    with PostGISStore(url, schema, pool_size=2) as store:
+        store.add_observations([make_observation(i) for i in range(10)])
+        killed = _query(
+            url,
+            schema,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            (f"blightmap:{schema}",),
+        )
+        assert killed and all(row[0] for row in killed)
+        assert store.counts()["observations"] == 10
+        assert store.add_observations([make_observation(10)]).new == 1
+        assert store.data_version() == 2
