@@ -2,7 +2,9 @@
 
 1. Ingest: a live ``blightmap serve`` per backend (the GeoPackage in a temporary data
    directory; PostGIS in a fresh schema of ``--database-url``), the same batches of
-   1,000 observations posted to each; the figure is observations per second.
+   1,000 observations posted to each; the figure is observations per second. Then the
+   same number of batches through ``Store.add_observations`` alone, as the floor
+   HTTP, validation and the field engine add to.
 2. bbox: a fresh schema filled with ``--rows`` observations (server side, with
    ``generate_series``, in time order, over a district of about 1 x 1 km; the store's
    indexes are in place while it fills), then ``--requests`` random bboxes of about
@@ -26,7 +28,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -37,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._server import Server
 from bench.bench_ingest import features
 from geo.demo import demo_towers
+from geo.observations import Observation, Source
 from service.app import open_store
 from service.auth import Role, create_key
 from service.settings import Settings
@@ -89,6 +92,34 @@ def ingest(settings: Settings, batches: int, size: int) -> float:
         for body in bodies:
             http.post("/observations", json=body).raise_for_status()
         return batches * size / (time.perf_counter() - t0)
+
+
+def store_alone(settings: Settings, batches: int, size: int) -> float:
+    """Observations per second through ``Store.add_observations`` alone (no HTTP)."""
+    lon, lat = demo_towers()[0].centroid_lonlat
+    batch_list = [
+        [
+            Observation(
+                id=f"s-{b * size + i}",
+                lon=lon + (i % 97) * 1e-5,
+                lat=lat,
+                observed_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
+                intensity=(i % 100) / 100,
+                source=Source.SENSOR,
+                confidence=0.9,
+            )
+            for i in range(size)
+        ]
+        for b in range(batches)
+    ]
+    store = open_store(settings)
+    try:
+        t0 = time.perf_counter()
+        for batch in batch_list:
+            store.add_observations(batch)
+        return batches * size / (time.perf_counter() - t0)
+    finally:
+        store.close()
 
 
 def fill(url: str, schema: str, rows: int) -> float:
@@ -183,7 +214,11 @@ def main() -> None:
         for name in ("geopackage", "postgis"):
             with backend(name, args.database_url, Path(tmp)) as settings:
                 rate = ingest(settings, args.batches, args.batch_size)
-            print(f"ingest {name}: {rate:,.0f} obs/s ({args.batches} x {args.batch_size:,})")
+                alone = store_alone(settings, args.batches, args.batch_size)
+            print(
+                f"ingest {name}: HTTP {rate:,.0f} obs/s, the store alone {alone:,.0f} obs/s "
+                f"({args.batches} x {args.batch_size:,})"
+            )
         with backend("postgis_bbox", args.database_url, Path(tmp)) as settings:
             assert settings.database_url is not None
             seconds = fill(settings.database_url, settings.database_schema, args.rows)
