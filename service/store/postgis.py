@@ -44,6 +44,7 @@ from service.store.postgis_connections import Pool, upgrade_database
 from service.store.postgis_rows import (
     AUDIT_SELECT,
     KEY_SELECT,
+    OBSERVATION_COLUMNS,
     OBSERVATION_SELECT,
     TOWER_SELECT,
     TREATMENT_SELECT,
@@ -336,10 +337,10 @@ class PostGISStore(Store):
 
         Raises :class:`NotFound` if there is none.
         """
-        returning = OBSERVATION_SELECT.removeprefix("SELECT ").split(" FROM ")[0]
         with self._pool.write() as cursor:
             row = cursor.execute(
-                f"DELETE FROM observations AS o WHERE o.obs_id = %s RETURNING {returning}",
+                "DELETE FROM observations AS o WHERE o.obs_id = %s "
+                f"RETURNING {OBSERVATION_COLUMNS}",
                 (observation_id,),
             ).fetchone()
             if row is None:

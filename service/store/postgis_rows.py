@@ -25,6 +25,7 @@ from service.store.base import AuditRecord, KeyRecord, StoreError
 __all__ = [
     "AUDIT_SELECT",
     "KEY_SELECT",
+    "OBSERVATION_COLUMNS",
     "OBSERVATION_SELECT",
     "TOWER_SELECT",
     "TREATMENT_SELECT",
@@ -44,11 +45,12 @@ TOWER_SELECT = (
     "SELECT tower_id, name, district, base_height_m, height_m, tiers::text, extra::text, "
     "ST_AsBinary(geom) FROM towers"
 )
-OBSERVATION_SELECT = (
-    "SELECT o.obs_id, ST_X(o.geom), ST_Y(o.geom), o.observed_at, o.intensity, o.source, "
-    "o.height_ellipsoid_m, o.confidence, o.microbial_balance, o.tower_id, o.tier "
-    "FROM observations AS o"
+#: What :func:`observation_from_row` reads (also the RETURNING list of a deletion).
+OBSERVATION_COLUMNS = (
+    "o.obs_id, ST_X(o.geom), ST_Y(o.geom), o.observed_at, o.intensity, o.source, "
+    "o.height_ellipsoid_m, o.confidence, o.microbial_balance, o.tower_id, o.tier"
 )
+OBSERVATION_SELECT = f"SELECT {OBSERVATION_COLUMNS} FROM observations AS o"
 TREATMENT_SELECT = (
     "SELECT treatment_id, strain, dose_l_per_m2, applied_at, zone_id, notes, "
     "ST_AsBinary(geom) FROM treatments"
