@@ -71,7 +71,8 @@ _TOWER_UPDATE = (
     "tier_count = %s, tiers = %s, extra = %s, geom = ST_GeomFromWKB(%s, 4326), key_id = %s, "
     "changed_at = now() WHERE tower_id = %s"
 )
-_STAGING = """CREATE TEMP TABLE IF NOT EXISTS blightmap_obs_in (
+# Created once per pooled connection; emptied by every commit.
+_STAGING = """CREATE TEMP TABLE blightmap_obs_in (
   ord integer, obs_id text, lon double precision, lat double precision,
   observed_at timestamptz, intensity double precision, source text,
   confidence double precision, microbial_balance double precision, tower_id text,
@@ -131,7 +132,13 @@ class PostGISStore(Store):
     ) -> None:
         if migrate:
             upgrade_database(url, schema, connect_timeout_s)
-        self._pool = Pool(url, schema, max_size=pool_size, connect_timeout_s=connect_timeout_s)
+        self._pool = Pool(
+            url,
+            schema,
+            max_size=pool_size,
+            connect_timeout_s=connect_timeout_s,
+            session_setup=(_STAGING,),
+        )
         self._schema = schema
 
     def close(self) -> None:
@@ -300,7 +307,6 @@ class PostGISStore(Store):
             return IngestResult(new=0, known=0)
         received_at = _now()
         with self._pool.write() as cursor:
-            cursor.execute(_STAGING)
             with cursor.copy(f"COPY blightmap_obs_in ({_STAGING_COLUMNS}) FROM STDIN") as copy:
                 for index, observation in enumerate(observations):
                     copy.write_row(observation_copy_row(index, observation, received_at, key_id))

@@ -61,6 +61,9 @@ def upgrade_database(url: str, schema: str, connect_timeout_s: float = 10.0) -> 
 class Pool:
     """A psycopg connection pool bound to one schema of one database.
 
+    ``session_setup`` statements run once on every new connection (after the settings
+    above), e.g. to create session-long temporary tables.
+
     Raises
     ------
     StoreError
@@ -68,10 +71,17 @@ class Pool:
     """
 
     def __init__(
-        self, url: str, schema: str, *, max_size: int = 10, connect_timeout_s: float = 10.0
+        self,
+        url: str,
+        schema: str,
+        *,
+        max_size: int = 10,
+        connect_timeout_s: float = 10.0,
+        session_setup: tuple[str, ...] = (),
     ) -> None:
         self.url = url
         self.schema = schema
+        self._session_setup = session_setup
         self.location = describe_url(url)
         self._closed = False
         self._pool = ConnectionPool(
@@ -99,6 +109,8 @@ class Pool:
         )
         connection.execute("SET TimeZone TO 'UTC'")
         connection.execute("SET synchronous_commit TO on")
+        for statement in self._session_setup:  # e.g. temporary staging tables
+            connection.execute(statement.encode())
         connection.commit()
 
     def close(self) -> None:
