@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from psycopg import sql
+from psycopg import IsolationLevel, sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -127,8 +127,11 @@ class Pool:
         """A cursor in one write transaction, committed at the end of the block."""
         self._check()
         try:
-            with self._pool.connection() as connection, connection.transaction():
-                yield connection.cursor()
+            with self._pool.connection() as connection:
+                connection.isolation_level = None  # the server's default: read committed
+                connection.read_only = False
+                with connection.transaction():
+                    yield connection.cursor()
         except psycopg.Error as exc:
             raise StoreError(f"writing to {self.location} failed: {_reason(exc)}") from exc
 
@@ -137,10 +140,12 @@ class Pool:
         """A cursor in one repeatable-read, read-only transaction."""
         self._check()
         try:
-            with self._pool.connection() as connection, connection.transaction():
-                cursor = connection.cursor()
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                yield cursor
+            with self._pool.connection() as connection:
+                # one BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY, no extra round trip
+                connection.isolation_level = IsolationLevel.REPEATABLE_READ
+                connection.read_only = True
+                with connection.transaction():
+                    yield connection.cursor()
         except psycopg.Error as exc:
             raise StoreError(f"reading from {self.location} failed: {_reason(exc)}") from exc
 

@@ -240,3 +240,18 @@ def test_a_terminated_database_session_is_replaced(target: tuple[str, str]) -> N
         assert store.counts()["observations"] == 10
         assert store.add_observations([make_observation(10)]).new == 1
         assert store.data_version() == 2
+
+
+def test_reads_run_in_read_only_snapshots_and_writes_do_not(target: tuple[str, str]) -> None:
+    url, schema = target
+    with PostGISStore(url, schema, pool_size=1) as store:  # one connection: reused by both
+        with pytest.raises(StoreError, match="read-only"), store._pool.read() as cursor:
+            cursor.execute("INSERT INTO meta (key, value) VALUES ('probe', 1)")
+        with store._pool.read() as cursor:
+            level = cursor.execute("SHOW transaction_isolation").fetchone()
+        assert level == ("repeatable read",)
+        store.create_tower(make_tower(0))  # the same connection writes again afterwards
+        with store._pool.write() as cursor:
+            level = cursor.execute("SHOW transaction_isolation").fetchone()
+        assert level == ("read committed",)
+        assert store.data_version() == 1
