@@ -51,8 +51,17 @@ __all__ = ["build_state", "create_app", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:
-    """The store the settings name (the embedded GeoPackage by default)."""
+    """The store the settings name: PostGIS when ``database_url`` is set, else the
+    embedded GeoPackage in the data directory."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.database_url:
+        from service.store.postgis import PostGISStore
+
+        return PostGISStore(
+            settings.database_url,
+            settings.database_schema,
+            pool_size=settings.database_pool_size,
+        )
     return GeoPackageStore(settings.store_path)
 
 

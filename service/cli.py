@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             )
         console.print(f"demo: added {added[0]} towers and {added[1]} observations")
     app = create_app(settings, store)
-    console.print(f"store: {settings.store_path}")
+    console.print("store: " + " ".join(store.describe().values()))
     guard = ConnectionGuard(
         fd_bounded(settings.http_max_connections), settings.http_max_connections_per_ip
     )
@@ -270,6 +270,22 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Apply the PostGIS store's missing schema migrations (``BLIGHTMAP_DATABASE_URL``)."""
+    from service.store.postgis_connections import describe_url, upgrade_database
+    from service.store.postgis_schema import SCHEMA_VERSION
+
+    settings = _settings(args)
+    if not settings.database_url:
+        console.print("[red]no database[/]: set BLIGHTMAP_DATABASE_URL=postgresql://...")
+        return 2
+    applied = upgrade_database(settings.database_url, settings.database_schema)
+    where = f"{describe_url(settings.database_url)} schema {settings.database_schema}"
+    done = ", ".join(map(str, applied)) if applied else "none (already up to date)"
+    print(f"{where}: schema version {SCHEMA_VERSION}; migrations applied now: {done}")
+    return 0
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     """Watch the live overlay stream around a point (reference client of /ws/overlays)."""
     import asyncio
@@ -396,6 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
     data_arg(create)
     create.set_defaults(func=cmd_keys_create)
 
+    db = sub.add_parser("db", help="the PostGIS database").add_subparsers(
+        dest="what", required=True
+    )
+    upgrade = db.add_parser("upgrade", help="apply missing schema migrations")
+    data_arg(upgrade)
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
     watch = sub.add_parser("watch", help="print the live AR overlay stream around a point")
     watch.add_argument("--lon", type=float, required=True, help="viewer longitude, WGS84")
     watch.add_argument("--lat", type=float, required=True, help="viewer latitude, WGS84")
@@ -430,8 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except Exception as exc:  # the CLI reports, it does not dump a traceback on users
         from geo.errors import GeoError
+        from service.store.base import StoreError
 
-        if isinstance(exc, GeoError | ApiError | OSError):
+        if isinstance(exc, GeoError | ApiError | OSError | StoreError):
             console.print(f"[red]error:[/] {exc}")
             return 2
         raise

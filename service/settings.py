@@ -25,6 +25,18 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="Directory holding the store file.")
     store: Literal["geopackage"] = Field("geopackage", description="Storage backend.")
+    database_url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="postgresql://user@host:port/dbname: store everything in PostgreSQL + "
+        "PostGIS instead of the embedded GeoPackage (several replicas may share it).",
+    )
+    database_schema: str = Field(
+        "blightmap",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema holding the tables (created and migrated at start).",
+    )
+    database_pool_size: int = Field(10, ge=1, le=1000, description="Connections per process.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     demo: bool = Field(False, description="Fill an empty store with the demo district.")

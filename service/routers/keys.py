@@ -17,7 +17,7 @@ from service.body import parse_json, read_json_body
 from service.deps import StateDep, require
 from service.errors import FieldError, InvalidContent
 from service.openapi_docs import json_body
-from service.schemas.geojson import StrictModel
+from service.schemas.geojson import NO_NUL_PATTERN, StrictModel
 from service.store import KeyRecord
 
 __all__ = ["router"]
@@ -50,7 +50,7 @@ class KeyCreateIn(StrictModel):
     keys, optional scopes."""
 
     role: Role
-    label: Annotated[str, StringConstraints(max_length=200)] = ""
+    label: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL_PATTERN)] = ""
     scopes: KeyScopes | None = None
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "MAX_RINGS",
     "MAX_RING_POSITIONS",
     "MIN_HEIGHT_M",
+    "NO_NUL_PATTERN",
     "Bbox",
     "Position",
     "StrictModel",
@@ -26,6 +27,9 @@ MAX_HEIGHT_M = 9000.0
 #: multipolygon): a footprint or a sprayed area never needs more.
 MAX_RING_POSITIONS = 10_000
 MAX_RINGS = 100
+#: Free text (names, labels, notes): anything but the NUL character, which PostgreSQL's
+#: text cannot hold, so both stores take exactly the same text (a 422 otherwise).
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
 class StrictModel(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from geo.errors import InvalidGeometry, InvalidTower
 from geo.layer import TOWER_ID_PATTERN, Tier, Tower
-from service.schemas.geojson import Bbox, Position, StrictModel
+from service.schemas.geojson import NO_NUL_PATTERN, Bbox, Position, StrictModel
 from service.schemas.treatments import Rings
 
 __all__ = ["TowerFeatureIn"]
@@ -24,7 +24,7 @@ class TierIn(StrictModel):
 
     level: Annotated[int, Field(ge=0, le=200)]
     height_m: float
-    crop: Annotated[str, StringConstraints(max_length=200)] = ""
+    crop: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL_PATTERN)] = ""
 
 
 class TowerPropertiesIn(StrictModel):
@@ -32,8 +32,8 @@ class TowerPropertiesIn(StrictModel):
 
     model_config = StrictModel.model_config | {"extra": "allow"}
 
-    name: Annotated[str, StringConstraints(max_length=200)] = ""
-    district: Annotated[str, StringConstraints(max_length=200)] = ""
+    name: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL_PATTERN)] = ""
+    district: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL_PATTERN)] = ""
     base_height_m: float = Field(
         description="Ground at the tower's base above the WGS84 ellipsoid, metres (required; "
         "within base_height_tolerance_m, 200 m, of the EGM2008 geoid height there)."

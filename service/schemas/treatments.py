@@ -13,6 +13,7 @@ from geo.treatments import MAX_DOSE_L_PER_M2, Treatment
 from service.schemas.geojson import (
     MAX_RING_POSITIONS,
     MAX_RINGS,
+    NO_NUL_PATTERN,
     Bbox,
     Position,
     StrictModel,
@@ -36,11 +37,11 @@ class AreaIn(StrictModel):
 class TreatmentPropertiesIn(StrictModel):
     """What was applied, where and when."""
 
-    strain: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    strain: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL_PATTERN)]
     dose_l_per_m2: float = Field(gt=0, le=MAX_DOSE_L_PER_M2, description="Litres per m².")
     applied_at: UtcDatetime
-    zone_id: Annotated[str, StringConstraints(max_length=64)] | None = None
-    notes: Annotated[str, StringConstraints(max_length=2000)] = ""
+    zone_id: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL_PATTERN)] | None = None
+    notes: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL_PATTERN)] = ""
 
 
 class TreatmentFeatureIn(StrictModel):

@@ -1,4 +1,11 @@
-"""Fixtures for the GeoPackage store: a real file in ``tmp_path`` and small builders."""
+"""Fixtures of the store tests: one contract suite over both backends, and small builders.
+
+``store`` is parametrised over the GeoPackage (a real file in ``tmp_path``) and PostGIS
+(a fresh schema of the test database, see :mod:`tests.postgis`), so every test that
+uses it checks the :class:`~service.store.base.Store` contract on both. A test that
+also asks for ``gpkg_path`` (it inspects the file), is marked ``geopackage_only`` or
+lives in a ``test_gpkg_*`` module runs on the GeoPackage only.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,10 @@ from typing import Any
 import pytest
 
 from geo.observations import Observation, Source
+from service.store.base import Store
 from service.store.gpkg import GeoPackageStore
+from service.store.postgis import PostGISStore
+from tests.postgis import postgis_schema
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 ORIGIN = (5.1214, 52.0907)
@@ -48,12 +58,31 @@ def gpkg_path(tmp_path: Path) -> Path:
     return tmp_path / "store.gpkg"
 
 
+BACKENDS = ("geopackage", "postgis")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each ``store`` test on both backends, file-inspecting ones on the GeoPackage."""
+    if "store" not in metafunc.fixturenames:
+        return
+    only_gpkg = (
+        "gpkg_path" in metafunc.fixturenames
+        or metafunc.module.__name__.rpartition(".")[2].startswith("test_gpkg_")
+        or any(mark.name == "geopackage_only" for mark in metafunc.definition.iter_markers())
+    )
+    backends = ("geopackage",) if only_gpkg else BACKENDS
+    metafunc.parametrize("backend", backends, indirect=False, scope="function")
+
+
 @pytest.fixture
-def store(gpkg_path: Path) -> Iterator[GeoPackageStore]:
-    """A fresh store, closed after the test."""
-    opened = GeoPackageStore(gpkg_path)
-    yield opened
-    opened.close()
+def store(backend: str, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, empty store of ``backend``, closed (and its schema dropped) after the test."""
+    if backend == "geopackage":
+        with GeoPackageStore(tmp_path / "store.gpkg") as opened:
+            yield opened
+        return
+    with postgis_schema() as (url, schema), PostGISStore(url, schema, pool_size=4) as opened:
+        yield opened
 
 
 def sql(path: Path, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

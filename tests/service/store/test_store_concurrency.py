@@ -1,4 +1,5 @@
-"""Readers and writers at the same time, and durability across a killed process."""
+"""Readers and writers at the same time (both backends); GeoPackage connection details and
+durability of the file across a killed process."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from geo.observations import Observation
-from service.store.base import IngestResult, ObservationQuery, StoreError
+from service.store.base import IngestResult, ObservationQuery, Store, StoreError
 from service.store.gpkg import GeoPackageStore
 from service.store.gpkg_geometry import register_sql_functions
 from service.store.gpkg_rows import OBSERVATION_WRITE_COLUMNS, observation_rows
@@ -21,7 +24,7 @@ def _batch(start: int, size: int) -> list[Observation]:
     return [make_observation(i) for i in range(start, start + size)]
 
 
-def test_a_reader_thread_sees_only_whole_batches(store: GeoPackageStore) -> None:
+def test_a_reader_thread_sees_only_whole_batches(store: Store) -> None:
     seen: list[tuple[int, int]] = []
     errors: list[BaseException] = []
     done = threading.Event()
@@ -50,6 +53,7 @@ def test_a_reader_thread_sees_only_whole_batches(store: GeoPackageStore) -> None
     assert store.counts()["observations"] == 3000
 
 
+@pytest.mark.geopackage_only
 def test_each_thread_reads_on_its_own_connection(store: GeoPackageStore) -> None:
     connections: list[int] = []
 
@@ -68,9 +72,7 @@ def test_each_thread_reads_on_its_own_connection(store: GeoPackageStore) -> None
     assert len(set(connections)) == 4
 
 
-def test_an_open_read_snapshot_does_not_block_writes(
-    store: GeoPackageStore, gpkg_path: Path
-) -> None:
+def test_an_open_read_snapshot_does_not_block_writes(store: Store, gpkg_path: Path) -> None:
     store.add_observations(_batch(0, 10))
     other = sqlite3.connect(gpkg_path, isolation_level=None)
     other.execute("BEGIN")
@@ -84,9 +86,7 @@ def test_an_open_read_snapshot_does_not_block_writes(
     other.close()
 
 
-def test_an_open_write_transaction_does_not_block_reads(
-    store: GeoPackageStore, gpkg_path: Path
-) -> None:
+def test_an_open_write_transaction_does_not_block_reads(store: Store, gpkg_path: Path) -> None:
     store.add_observations(_batch(0, 10))
     other = sqlite3.connect(gpkg_path, isolation_level=None)
     register_sql_functions(other)
@@ -105,9 +105,7 @@ def test_an_open_write_transaction_does_not_block_reads(
     other.close()
 
 
-def test_a_writer_in_another_connection_is_waited_for(
-    store: GeoPackageStore, gpkg_path: Path
-) -> None:
+def test_a_writer_in_another_connection_is_waited_for(store: Store, gpkg_path: Path) -> None:
     other = sqlite3.connect(gpkg_path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
@@ -119,7 +117,7 @@ def test_a_writer_in_another_connection_is_waited_for(
     other.close()
 
 
-def test_writes_from_many_threads_are_serialized(store: GeoPackageStore, gpkg_path: Path) -> None:
+def test_writes_from_many_threads_are_serialized(store: Store, tmp_path: Path) -> None:
     results: list[IngestResult] = []
     lock = threading.Lock()
 
@@ -141,7 +139,8 @@ def test_writes_from_many_threads_are_serialized(store: GeoPackageStore, gpkg_pa
     assert sum(r.known for r in results) == 4 * 10 * 60 - (10 + 4 * 10 * 50)
     assert store.counts()["observations"] == 2010
     assert store.data_version() == 40  # every transaction added something new
-    assert sql(gpkg_path, "PRAGMA integrity_check") == [("ok",)]
+    if isinstance(store, GeoPackageStore):
+        assert sql(tmp_path / "store.gpkg", "PRAGMA integrity_check") == [("ok",)]
 
 
 def test_close_stops_reader_threads_cleanly(gpkg_path: Path) -> None:
@@ -204,7 +203,7 @@ def test_committed_data_survives_a_killed_process(gpkg_path: Path) -> None:
     assert sql(gpkg_path, "PRAGMA integrity_check") == [("ok",)]
 
 
-def test_readers_see_writes_immediately_after_return(store: GeoPackageStore) -> None:
+def test_readers_see_writes_immediately_after_return(store: Store) -> None:
     counts: list[int] = []
 
     def read() -> None:

@@ -1,4 +1,4 @@
-"""Timestamps in the store: every year round-trips and sorts; old poisoned files are repaired."""
+"""Timestamps in both stores: every year round-trips and sorts; old poisoned files are repaired."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import box
 
 from geo.treatments import Treatment
-from service.store.base import KeyRecord, ObservationQuery
+from service.store.base import KeyRecord, ObservationQuery, Store
 from service.store.gpkg import GeoPackageStore
 from service.store.gpkg_geometry import register_sql_functions
 from service.store.gpkg_repair import canonical_timestamp
@@ -30,7 +30,7 @@ def _at(year: int) -> datetime:
     return datetime(year, 3, 4, 5, 6, 7, 890_000, tzinfo=UTC)
 
 
-def test_every_boundary_year_round_trips_through_the_store(store: GeoPackageStore) -> None:
+def test_every_boundary_year_round_trips_through_the_store(store: Store) -> None:
     store.add_observations(
         [make_observation(i, observed_at=_at(year)) for i, year in enumerate(BOUNDARY_YEARS)]
     )
@@ -42,7 +42,7 @@ def test_every_boundary_year_round_trips_through_the_store(store: GeoPackageStor
         assert stored is not None and stored.observed_at == _at(year)
 
 
-def test_time_filters_work_at_both_ends_of_the_calendar(store: GeoPackageStore) -> None:
+def test_time_filters_work_at_both_ends_of_the_calendar(store: Store) -> None:
     store.add_observations(
         [make_observation(i, observed_at=_at(year)) for i, year in enumerate(BOUNDARY_YEARS)]
     )
@@ -56,7 +56,7 @@ def test_time_filters_work_at_both_ends_of_the_calendar(store: GeoPackageStore) 
 
 
 @pytest.mark.parametrize("year", BOUNDARY_YEARS)
-def test_treatment_and_key_times_round_trip(store: GeoPackageStore, year: int) -> None:
+def test_treatment_and_key_times_round_trip(store: Store, year: int) -> None:
     area = box(5.1214, 52.0907, 5.1220, 52.0910)
     store.add_treatment(Treatment("tr-1", area, "B. subtilis", 0.5, _at(year)))
     store.add_key(KeyRecord("k1", "sensor", "ab" * 32, _at(year)))

@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.store.base import AlreadyExists, KeyRecord, NotFound, StoreError
-from service.store.gpkg import GeoPackageStore
+from service.store.base import AlreadyExists, KeyRecord, NotFound, Store, StoreError
 from tests.conftest import make_tower
 from tests.service.store.conftest import make_observation
 
-Step = Callable[[GeoPackageStore], object]
+Step = Callable[[Store], object]
 
 
 def _key(i: int, *, role: str = "sensor", minutes: int = 0) -> KeyRecord:
@@ -26,7 +25,7 @@ def _key(i: int, *, role: str = "sensor", minutes: int = 0) -> KeyRecord:
     )
 
 
-def _seed(store: GeoPackageStore) -> None:
+def _seed(store: Store) -> None:
     store.upsert_towers([make_tower(0), make_tower(1)])
     store.add_observations([make_observation(i) for i in range(5)])
 
@@ -49,7 +48,7 @@ NO_CHANGES: dict[str, Step] = {
 
 
 @pytest.mark.parametrize("step", CHANGES.values(), ids=CHANGES.keys())
-def test_each_change_increments_once(store: GeoPackageStore, step: Step) -> None:
+def test_each_change_increments_once(store: Store, step: Step) -> None:
     _seed(store)
     before = store.data_version()
     step(store)
@@ -57,7 +56,7 @@ def test_each_change_increments_once(store: GeoPackageStore, step: Step) -> None
 
 
 @pytest.mark.parametrize("step", NO_CHANGES.values(), ids=NO_CHANGES.keys())
-def test_no_change_keeps_the_version(store: GeoPackageStore, step: Step) -> None:
+def test_no_change_keeps_the_version(store: Store, step: Step) -> None:
     _seed(store)
     before = store.data_version()
     step(store)
@@ -72,7 +71,7 @@ FAILURES: dict[str, Step] = {
 
 
 @pytest.mark.parametrize("step", FAILURES.values(), ids=FAILURES.keys())
-def test_failed_writes_keep_the_version(store: GeoPackageStore, step: Step) -> None:
+def test_failed_writes_keep_the_version(store: Store, step: Step) -> None:
     _seed(store)
     before = store.data_version()
     with pytest.raises(StoreError):
@@ -80,7 +79,7 @@ def test_failed_writes_keep_the_version(store: GeoPackageStore, step: Step) -> N
     assert store.data_version() == before
 
 
-def test_version_starts_at_zero_and_counts_commits(store: GeoPackageStore) -> None:
+def test_version_starts_at_zero_and_counts_commits(store: Store) -> None:
     assert store.data_version() == 0
     _seed(store)
     assert store.data_version() == 2
@@ -89,25 +88,25 @@ def test_version_starts_at_zero_and_counts_commits(store: GeoPackageStore) -> No
 # -- keys ------------------------------------------------------------------------------
 
 
-def test_key_round_trip(store: GeoPackageStore) -> None:
+def test_key_round_trip(store: Store) -> None:
     record = _key(1)
     store.add_key(record)
     assert store.find_key(record.digest_hex) == record
     assert store.list_keys() == [record]
 
 
-def test_list_keys_by_creation_time(store: GeoPackageStore) -> None:
+def test_list_keys_by_creation_time(store: Store) -> None:
     keys = [_key(1, minutes=30), _key(2, minutes=10), _key(3, minutes=20)]
     for record in keys:
         store.add_key(record)
     assert [k.key_id for k in store.list_keys()] == ["k2", "k3", "k1"]
 
 
-def test_find_unknown_digest(store: GeoPackageStore) -> None:
+def test_find_unknown_digest(store: Store) -> None:
     assert store.find_key("0" * 64) is None
 
 
-def test_revoked_keys_are_not_found_but_listed(store: GeoPackageStore) -> None:
+def test_revoked_keys_are_not_found_but_listed(store: Store) -> None:
     store.add_key(_key(1))
     store.add_key(_key(2, role="admin"))
     store.revoke_key("k1")
@@ -119,12 +118,12 @@ def test_revoked_keys_are_not_found_but_listed(store: GeoPackageStore) -> None:
     assert store.counts()["keys"] == 1
 
 
-def test_revoke_unknown_key(store: GeoPackageStore) -> None:
+def test_revoke_unknown_key(store: Store) -> None:
     with pytest.raises(NotFound):
         store.revoke_key("k404")
 
 
-def test_duplicate_keys_are_refused(store: GeoPackageStore) -> None:
+def test_duplicate_keys_are_refused(store: Store) -> None:
     store.add_key(_key(1))
     with pytest.raises(AlreadyExists):
         store.add_key(_key(1, role="admin"))

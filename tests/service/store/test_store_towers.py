@@ -1,4 +1,4 @@
-"""Towers in the GeoPackage store: exact round trips, errors, upserts, extents."""
+"""Towers in both stores: exact round trips, errors, upserts (and the GeoPackage's extents)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pyproj import Geod
 from shapely.geometry import Point, Polygon, box
 
 from geo.layer import Tier, Tower
-from service.store.base import AlreadyExists, NotFound, StoreError
+from service.store.base import AlreadyExists, NotFound, Store, StoreError
 from service.store.gpkg import GeoPackageStore
 from service.store.gpkg_geometry import decode_geometry, register_sql_functions
 from tests.conftest import make_tower
@@ -35,7 +35,7 @@ def _odd_tower() -> Tower:
     )
 
 
-def test_round_trip_is_exact(store: GeoPackageStore) -> None:
+def test_round_trip_is_exact(store: Store) -> None:
     tower = _odd_tower()
     store.create_tower(tower)
     got = store.get_tower(tower.id)
@@ -45,7 +45,7 @@ def test_round_trip_is_exact(store: GeoPackageStore) -> None:
     assert got.extra == tower.extra and got.tiers == tower.tiers
 
 
-def test_point_footprint_is_stored_as_its_circle(store: GeoPackageStore) -> None:
+def test_point_footprint_is_stored_as_its_circle(store: Store) -> None:
     tower = make_tower(3, polygon=False)
     store.create_tower(tower)
     got = store.get_tower(tower.id)
@@ -67,7 +67,7 @@ def test_round_trip_survives_reopening(gpkg_path: Path) -> None:
         assert store.get_tower(_odd_tower().id) == _odd_tower()
 
 
-def test_footprints_are_stored_2d(store: GeoPackageStore, gpkg_path: Path) -> None:
+def test_footprints_are_stored_2d(store: Store, gpkg_path: Path) -> None:
     tower = make_tower(1, polygon=False)
     tower = replace(tower, footprint_wgs84=Point(5.1, 52.1, 30.0))
     store.create_tower(tower)
@@ -75,7 +75,7 @@ def test_footprints_are_stored_2d(store: GeoPackageStore, gpkg_path: Path) -> No
     assert not decode_geometry(blob).has_z  # the layer declares z = 0
 
 
-def test_row_columns(store: GeoPackageStore, gpkg_path: Path) -> None:
+def test_row_columns(store: Store, gpkg_path: Path) -> None:
     store.create_tower(_odd_tower())
     row = sql(
         gpkg_path,
@@ -96,18 +96,18 @@ def test_row_columns(store: GeoPackageStore, gpkg_path: Path) -> None:
     ]
 
 
-def test_list_is_ordered_by_id(store: GeoPackageStore) -> None:
+def test_list_is_ordered_by_id(store: Store) -> None:
     towers = [make_tower(i) for i in (11, 2, 7, 0)]
     for tower in towers:
         store.create_tower(tower)
     assert store.list_towers() == sorted(towers, key=lambda t: t.id)
 
 
-def test_get_unknown_is_none(store: GeoPackageStore) -> None:
+def test_get_unknown_is_none(store: Store) -> None:
     assert store.get_tower("T404") is None
 
 
-def test_create_twice_raises_already_exists(store: GeoPackageStore) -> None:
+def test_create_twice_raises_already_exists(store: Store) -> None:
     store.create_tower(make_tower(1))
     changed = make_tower(1, lon=5.2)
     with pytest.raises(AlreadyExists):
@@ -115,7 +115,7 @@ def test_create_twice_raises_already_exists(store: GeoPackageStore) -> None:
     assert store.get_tower("T001") == make_tower(1)
 
 
-def test_replace(store: GeoPackageStore) -> None:
+def test_replace(store: Store) -> None:
     store.create_tower(make_tower(1))
     moved = make_tower(1, lon=5.2, tiers=2)
     store.replace_tower(moved)
@@ -123,13 +123,13 @@ def test_replace(store: GeoPackageStore) -> None:
     assert store.counts()["towers"] == 1
 
 
-def test_replace_unknown_raises_not_found(store: GeoPackageStore) -> None:
+def test_replace_unknown_raises_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         store.replace_tower(make_tower(1))
     assert store.counts()["towers"] == 0
 
 
-def test_delete(store: GeoPackageStore) -> None:
+def test_delete(store: Store) -> None:
     store.create_tower(make_tower(1))
     store.create_tower(make_tower(2))
     store.delete_tower("T001")
@@ -138,7 +138,7 @@ def test_delete(store: GeoPackageStore) -> None:
         store.delete_tower("T001")
 
 
-def test_upsert_counts_created_and_replaced(store: GeoPackageStore) -> None:
+def test_upsert_counts_created_and_replaced(store: Store) -> None:
     store.upsert_towers([make_tower(i) for i in range(3)])
     result = store.upsert_towers([make_tower(1, lon=5.3), make_tower(2), make_tower(3)])
     assert result == (1, 2)
@@ -146,12 +146,12 @@ def test_upsert_counts_created_and_replaced(store: GeoPackageStore) -> None:
     assert [t.id for t in store.list_towers()] == ["T000", "T001", "T002", "T003"]
 
 
-def test_upsert_of_nothing(store: GeoPackageStore) -> None:
+def test_upsert_of_nothing(store: Store) -> None:
     assert store.upsert_towers([]) == (0, 0)
     assert store.data_version() == 0
 
 
-def test_upsert_is_one_transaction(store: GeoPackageStore, gpkg_path: Path) -> None:
+def test_upsert_is_one_transaction(store: Store, gpkg_path: Path) -> None:
     store.create_tower(make_tower(0))
     _fail_inserts_of(gpkg_path, "towers", "tower_id", "T005")
     version = store.data_version()
@@ -174,7 +174,7 @@ def _fail_inserts_of(path: Path, table: str, column: str, value: str) -> None:
     connection.close()
 
 
-def test_unserializable_extra_is_refused(store: GeoPackageStore) -> None:
+def test_unserializable_extra_is_refused(store: Store) -> None:
     tower = replace(make_tower(1), extra={"bad": float("nan")})
     with pytest.raises(StoreError, match="JSON"):
         store.create_tower(tower)
@@ -192,7 +192,7 @@ def _last_change(path: Path, table: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def test_contents_extent_follows_the_towers(store: GeoPackageStore, gpkg_path: Path) -> None:
+def test_contents_extent_follows_the_towers(store: Store, gpkg_path: Path) -> None:
     assert _extent(gpkg_path, "towers") == (None, None, None, None)
     store.create_tower(make_tower(0, lon=5.0, lat=52.0))
     store.create_tower(make_tower(1, lon=5.5, lat=52.5, polygon=False))
@@ -206,7 +206,7 @@ def test_contents_extent_follows_the_towers(store: GeoPackageStore, gpkg_path: P
     assert _extent(gpkg_path, "towers") == (None, None, None, None)
 
 
-def test_last_change_moves_on_writes_only(store: GeoPackageStore, gpkg_path: Path) -> None:
+def test_last_change_moves_on_writes_only(store: Store, gpkg_path: Path) -> None:
     store.create_tower(make_tower(0))
     first = _last_change(gpkg_path, "towers")
     store.replace_tower(make_tower(0))  # identical: nothing changes
@@ -215,7 +215,7 @@ def test_last_change_moves_on_writes_only(store: GeoPackageStore, gpkg_path: Pat
     assert _last_change(gpkg_path, "towers") > first
 
 
-def test_rtree_follows_updates_and_deletes(store: GeoPackageStore, gpkg_path: Path) -> None:
+def test_rtree_follows_updates_and_deletes(store: Store, gpkg_path: Path) -> None:
     store.create_tower(make_tower(0, lon=5.0, lat=52.0, polygon=False))
     store.replace_tower(make_tower(0, lon=6.0, lat=53.0, polygon=False))
     ((minx, maxx, miny, maxy),) = sql(
@@ -227,9 +227,7 @@ def test_rtree_follows_updates_and_deletes(store: GeoPackageStore, gpkg_path: Pa
     assert sql(gpkg_path, "SELECT count(*) FROM rtree_towers_geom") == [(0,)]
 
 
-def test_edited_rows_that_are_not_towers_raise_store_error(
-    store: GeoPackageStore, gpkg_path: Path
-) -> None:
+def test_edited_rows_that_are_not_towers_raise_store_error(store: Store, gpkg_path: Path) -> None:
     import sqlite3
 
     store.create_tower(make_tower(0))

@@ -1,5 +1,5 @@
 """Provenance (issue 11, finding 5): who wrote each row; deletions leave an audit record;
-key scopes are stored; stores of schema 3 gain the columns on open."""
+key scopes are stored (both backends); GeoPackages of schema 3 gain the columns on open."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from shapely.geometry import box
 
 from geo.observations import observation_digest
 from geo.treatments import Treatment
-from service.store.base import KeyRecord, NotFound
+from service.store.base import KeyRecord, NotFound, Store
 from service.store.gpkg import GeoPackageStore
 from service.store.gpkg_schema import SCHEMA_VERSION
 from tests.conftest import make_tower
@@ -23,7 +23,7 @@ AREA = box(5.1214, 52.0907, 5.1220, 52.0910)
 T = datetime(2026, 5, 1, tzinfo=UTC)
 
 
-def test_each_row_records_the_key_that_wrote_it(store: GeoPackageStore) -> None:
+def test_each_row_records_the_key_that_wrote_it(store: Store) -> None:
     store.create_tower(make_tower(0), key_id="k-admin")
     store.upsert_towers([make_tower(1)], key_id="k-import")
     store.add_observations([make_observation(0)], key_id="k-sensor")
@@ -40,7 +40,7 @@ def test_each_row_records_the_key_that_wrote_it(store: GeoPackageStore) -> None:
         store.written_by("blightmap_keys", "k-admin")
 
 
-def test_replacing_a_tower_records_the_new_writer_only_on_change(store: GeoPackageStore) -> None:
+def test_replacing_a_tower_records_the_new_writer_only_on_change(store: Store) -> None:
     store.create_tower(make_tower(0), key_id="k1")
     store.replace_tower(make_tower(0), key_id="k2")  # identical: nothing changes
     assert store.written_by("towers", "T000") == "k1"
@@ -48,13 +48,13 @@ def test_replacing_a_tower_records_the_new_writer_only_on_change(store: GeoPacka
     assert store.written_by("towers", "T000") == "k2"
 
 
-def test_a_known_observation_keeps_its_first_writer(store: GeoPackageStore) -> None:
+def test_a_known_observation_keeps_its_first_writer(store: Store) -> None:
     store.add_observations([make_observation(0)], key_id="first")
     assert store.add_observations([make_observation(0)], key_id="second").known == 1
     assert store.written_by("observations", "obs-00000") == "first"
 
 
-def test_deleting_an_observation_leaves_an_audit_record(store: GeoPackageStore) -> None:
+def test_deleting_an_observation_leaves_an_audit_record(store: Store) -> None:
     kept, gone = make_observation(0), make_observation(1)
     store.add_observations([kept, gone])
     before = store.data_version()
@@ -77,7 +77,7 @@ def test_deleting_an_observation_leaves_an_audit_record(store: GeoPackageStore) 
     assert store.get_observation(gone.id) == gone
 
 
-def test_deleting_a_tower_leaves_an_audit_record(store: GeoPackageStore) -> None:
+def test_deleting_a_tower_leaves_an_audit_record(store: Store) -> None:
     store.create_tower(make_tower(3))
     store.delete_tower("T003", "k-admin")
     (record,) = store.audit_log()
@@ -86,7 +86,7 @@ def test_deleting_a_tower_leaves_an_audit_record(store: GeoPackageStore) -> None
     assert record.detail["geometry"]["type"] == "Polygon"
 
 
-def test_key_scopes_round_trip(store: GeoPackageStore) -> None:
+def test_key_scopes_round_trip(store: Store) -> None:
     scoped = KeyRecord(
         "k1", "sensor", "a" * 64, T, sources=("sensor", "drone"), tower_ids=("T000",)
     )
