@@ -24,7 +24,7 @@ from service.settings import Settings
 from service.state import AppState
 from service.store.gpkg import GeoPackageStore
 from tests.service.conftest import auth, collection, observation
-from tests.service.store.test_gpkg_timestamps import poison_the_old_way
+from tests.service.store.test_store_timestamps import poison_the_old_way
 from tests.service.test_treatments_api import treatment
 
 END = datetime(2026, 11, 1, 12, tzinfo=UTC)
