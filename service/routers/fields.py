@@ -16,7 +16,7 @@ from service.deps import StateDep, require
 from service.errors import BadRequest, FieldError, NotModified
 from service.fields import FieldSnapshot
 from service.files import SpoolDep, etag_matches, file_response, get_and_head
-from service.ogc import JSON, absolute, link
+from service.ogc import JSON, absolute, check_known_params, link
 from service.responses import json_response
 
 __all__ = ["router"]
@@ -39,6 +39,7 @@ def _check_etag(request: Request, etag: str) -> None:
 async def field_metadata(request: Request, state: StateDep) -> Response:
     """How the current field was made: method and parameters, LOO cross-validation
     scores, the data version it came from, its grid and bounds."""
+    check_known_params(request, ())
     snapshot = await state.fields.current()
     etag = _etag(snapshot, "meta")
     _check_etag(request, etag)
@@ -62,6 +63,7 @@ async def field_cog(request: Request, state: StateDep, spool: SpoolDep) -> Respo
 
     Byte ranges, ``HEAD`` and ``If-None-Match`` as for every file (GDAL ``/vsicurl/``
     reads it over HTTP); the file is written once per data version."""
+    check_known_params(request, ())
     snapshot = await state.fields.current()
     etag = _etag(snapshot, "cog")
     _check_etag(request, etag)
@@ -118,12 +120,14 @@ def _positions(snapshot: FieldSnapshot, lonlat: np.ndarray) -> dict[str, Any]:
 
 @router.get("/fields/blight/position", summary="Field value and standard error at a point")
 async def position(
+    request: Request,
     state: StateDep,
     coords: Annotated[
         str, Query(max_length=100_000, description="WKT POINT(lon lat) or MULTIPOINT")
     ],
 ) -> Response:
     """The value and standard error of the grid cell holding each point (EDR position)."""
+    check_known_params(request, ("coords",))
     lonlat = _parse_points(coords, "coords")
     snapshot = await state.fields.current()
     return json_response(_positions(snapshot, lonlat), media_type="application/geo+json")
@@ -131,6 +135,7 @@ async def position(
 
 @router.post("/fields/blight/position", summary="Field values at many points (form)")
 async def positions(
+    request: Request,
     state: StateDep,
     coords: Annotated[
         str,
@@ -140,6 +145,7 @@ async def positions(
     ],
 ) -> Response:
     """As the GET, for up to 10,000 points sent as a form field."""
+    check_known_params(request, ())
     lonlat = _parse_points(coords, "coords")
     snapshot = await state.fields.current()
     return json_response(_positions(snapshot, lonlat), media_type="application/geo+json")

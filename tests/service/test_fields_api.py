@@ -114,6 +114,24 @@ def test_bad_position_is_400(client: TestClient, coords: str) -> None:
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "coords"
 
 
+@pytest.mark.usefixtures("demo")
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/fields/blight/position", {"coords": "POINT(5.1214 52.0907)", "crs": "foo"}),
+        ("/fields/blight", {"method": "idw"}),
+        ("/fields/blight.tif", {"band": "1"}),
+    ],
+)
+def test_unknown_query_parameters_are_400_not_ignored(
+    client: TestClient, path: str, params: dict[str, str]
+) -> None:
+    # crs=foo on a position query used to be ignored: the answer was in WGS84 regardless
+    r = client.get(path, params=params)
+    unknown = next(name for name in params if name not in ("coords",))
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == unknown
+
+
 def test_too_few_observations_is_a_409_problem(
     client: TestClient, seeded: Any, keys: dict[str, str]
 ) -> None:
