@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from geo.errors import GeoError
-from geo.layer import Tier, Tower, point_footprint
+from geo.layer import Tower, point_footprint
 from geo.observations import Observation, Source, format_utc, parse_utc
 from geo.treatments import Treatment
 from service.store.base import KeyRecord, StoreError
@@ -27,6 +27,7 @@ from service.store.gpkg_geometry import (
     encode_points,
 )
 from service.store.gpkg_schema import SRS_ID
+from service.store.rows import to_json, tower_from_values
 
 __all__ = [
     "KEY_COLUMNS",
@@ -84,12 +85,6 @@ TREATMENT_COLUMNS = (
 KEY_COLUMNS = ("key_id", "role", "digest_hex", "label", "created_at", "revoked", "scopes")
 
 
-def _json(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"{what} is not JSON-serializable: {exc}") from exc
-
 
 def tower_to_row(tower: Tower) -> tuple[Any, ...]:
     """The values of :data:`TOWER_COLUMNS` for ``tower``.
@@ -110,8 +105,8 @@ def tower_to_row(tower: Tower) -> tuple[Any, ...]:
         float(tower.base_height_m),
         float(tower.height_m),
         len(tower.tiers),
-        _json([tier.to_dict() for tier in tower.tiers], "tiers"),
-        _json(dict(tower.extra), "extra"),
+        to_json([tier.to_dict() for tier in tower.tiers], "tiers"),
+        to_json(dict(tower.extra), "extra"),
         encode_geometry(tower.with_polygon_footprint().footprint_wgs84, SRS_ID, output_dimension=2),
     )
 
@@ -141,22 +136,10 @@ def tower_from_row(row: Sequence[Any]) -> Tower:
         If the row was edited into something that is not a valid tower.
     """
     tower_id, name, district, base_height_m, height_m, _, tiers, extra, geom = row
-    try:
-        return Tower(
-            id=tower_id,
-            name=name or "",
-            district=district or "",
-            base_height_m=base_height_m,
-            height_m=height_m,
-            tiers=tuple(
-                Tier(level=int(t["level"]), height_m=float(t["height_m"]), crop=t.get("crop", ""))
-                for t in json.loads(tiers or "[]")
-            ),
-            extra=json.loads(extra) if extra else {},
-            footprint_wgs84=decode_geometry(geom),
-        )
-    except (GeoError, ValueError, TypeError, KeyError) as exc:
-        raise StoreError(f"stored tower {tower_id!r} is not readable: {exc}") from exc
+    return tower_from_values(
+        tower_id, name, district, base_height_m, height_m, tiers, extra,
+        lambda: decode_geometry(geom),
+    )
 
 
 def observation_rows(
@@ -233,7 +216,7 @@ def key_to_row(record: KeyRecord) -> tuple[Any, ...]:
         record.label,
         format_utc(record.created_at),
         int(record.revoked),
-        _json(scopes, "scopes") if scopes else None,
+        to_json(scopes, "scopes") if scopes else None,
     )
 
 

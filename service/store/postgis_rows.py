@@ -9,7 +9,6 @@ double; observation points are 2D with the height in ``height_ellipsoid_m``. Tim
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,10 +16,11 @@ from typing import Any
 import shapely
 
 from geo.errors import GeoError
-from geo.layer import Tier, Tower
+from geo.layer import Tower
 from geo.observations import Observation, Source
 from geo.treatments import Treatment
 from service.store.base import AuditRecord, KeyRecord, StoreError
+from service.store.rows import to_json, tower_from_values
 
 __all__ = [
     "AUDIT_SELECT",
@@ -65,12 +65,6 @@ def to_millisecond(moment: datetime) -> datetime:
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
-def _json(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"{what} is not JSON-serializable: {exc}") from exc
-
 
 def tower_to_row(tower: Tower) -> tuple[Any, ...]:
     """``(tower_id, name, district, base_height_m, height_m, tier_count, tiers, extra,
@@ -89,8 +83,8 @@ def tower_to_row(tower: Tower) -> tuple[Any, ...]:
         float(tower.base_height_m),
         float(tower.height_m),
         len(tower.tiers),
-        _json([tier.to_dict() for tier in tower.tiers], "tiers"),
-        _json(dict(tower.extra), "extra"),
+        to_json([tier.to_dict() for tier in tower.tiers], "tiers"),
+        to_json(dict(tower.extra), "extra"),
         shapely.to_wkb(footprint, output_dimension=2, byte_order=1),
     )
 
@@ -104,22 +98,10 @@ def tower_from_row(row: Sequence[Any]) -> Tower:
         If the row was edited into something that is not a valid tower.
     """
     tower_id, name, district, base_height_m, height_m, tiers, extra, wkb = row
-    try:
-        return Tower(
-            id=tower_id,
-            name=name or "",
-            district=district or "",
-            base_height_m=base_height_m,
-            height_m=height_m,
-            tiers=tuple(
-                Tier(level=int(t["level"]), height_m=float(t["height_m"]), crop=t.get("crop", ""))
-                for t in json.loads(tiers or "[]")
-            ),
-            extra=json.loads(extra) if extra else {},
-            footprint_wgs84=shapely.from_wkb(bytes(wkb)),
-        )
-    except (GeoError, ValueError, TypeError, KeyError, shapely.errors.GEOSException) as exc:
-        raise StoreError(f"stored tower {tower_id!r} is not readable: {exc}") from exc
+    return tower_from_values(
+        tower_id, name, district, base_height_m, height_m, tiers, extra,
+        lambda: shapely.from_wkb(bytes(wkb)),
+    )
 
 
 def observation_copy_row(
@@ -217,7 +199,7 @@ def key_to_row(record: KeyRecord) -> tuple[Any, ...]:
         record.label,
         to_millisecond(record.created_at),
         record.revoked,
-        _json(scopes, "scopes") if scopes else None,
+        to_json(scopes, "scopes") if scopes else None,
     )
 
 
